@@ -1,0 +1,253 @@
+//! 2-D convolution (cross-correlation, as in PyTorch), NCHW.
+//!
+//! # Forward
+//!
+//! x: [N, C, H, W], w: [O, C, KH, KW], b: [O] → y: [N, O, OH, OW] with
+//! `OH = (H + 2·pad_h − KH) / stride_h + 1` (likewise OW) and
+//!
+//! ```text
+//! y[n,o,oy,ox] = b[o] + Σ_{c,ky,kx} w[o,c,ky,kx] · x[n, c, oy·stride_h − pad_h + ky, ox·stride_w − pad_w + kx]
+//! ```
+//!
+//! (x outside the image reads as 0: zero padding).
+//!
+//! # Backward, as three primitives
+//!
+//! * `conv2d_bwd_input`:  ∂L/∂x[n,c,iy,ix] = Σ_{o,ky,kx} g[n,o,oy,ox] · w[o,c,ky,kx] over the
+//!   (oy, ox) with oy·stride_h − pad_h + ky = iy (and likewise for x): a transposed convolution.
+//! * `conv2d_bwd_weight`: ∂L/∂w[o,c,ky,kx] = Σ_{n,oy,ox} g[n,o,oy,ox] · x[n,c,oy·s−p+ky,ox·s−p+kx].
+//! * `conv2d_bwd_bias`:   ∂L/∂b[o] = Σ_{n,oy,ox} g[n,o,oy,ox].
+//!
+//! Kernels: `cpu.rs` (im2col + packed GEMM, the fast path) and `reference.rs` (direct loops in
+//! f64, the test oracle).
+
+pub mod cpu;
+pub mod reference;
+
+use super::same_device;
+use crate::autograd::record;
+use crate::device::{Device, Storage};
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// Stride and zero padding of a convolution, per spatial axis (height, width).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dParams {
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+}
+
+impl Conv2dParams {
+    /// The same stride and padding along both axes.
+    pub fn new(stride: usize, padding: usize) -> Self {
+        Conv2dParams {
+            stride: (stride, stride),
+            padding: (padding, padding),
+        }
+    }
+}
+
+impl Default for Conv2dParams {
+    fn default() -> Self {
+        Conv2dParams::new(1, 0)
+    }
+}
+
+/// Every size a conv2d kernel needs, as u32: the parameter struct mirrored in Rust, CUDA
+/// (`kernels/conv2d.cu`) and WGSL (`shaders/conv2d.wgsl`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Conv2dArgs {
+    pub n: u32,
+    pub c_in: u32,
+    pub h: u32,
+    pub w: u32,
+    pub c_out: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub pad_h: u32,
+    pub pad_w: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub _pad: [u32; 3],
+}
+
+impl Conv2dArgs {
+    /// Check the shapes of input and weight and derive the output size.
+    pub fn new(x: &Shape, w: &Shape, p: &Conv2dParams) -> Result<Conv2dArgs> {
+        let (n, c, h, wd) = x
+            .nchw()
+            .ok_or_else(|| Error::shape_expected("conv2d", "input [N, C, H, W]", x))?;
+        let (o, wc, kh, kw) = w
+            .nchw()
+            .ok_or_else(|| Error::shape_expected("conv2d", "weight [O, C, KH, KW]", w))?;
+        if wc != c {
+            return Err(Error::shape(
+                "conv2d",
+                format!("input has {c} channels but the weight {w} expects {wc}"),
+            ));
+        }
+        if p.stride.0 == 0 || p.stride.1 == 0 {
+            return Err(Error::Invalid("conv2d: stride must be ≥ 1".into()));
+        }
+        if h + 2 * p.padding.0 < kh || wd + 2 * p.padding.1 < kw || kh == 0 || kw == 0 {
+            return Err(Error::shape(
+                "conv2d",
+                format!(
+                    "kernel {kh}×{kw} is larger than the padded input {h}×{wd} (padding {:?})",
+                    p.padding
+                ),
+            ));
+        }
+        let out_h = (h + 2 * p.padding.0 - kh) / p.stride.0 + 1;
+        let out_w = (wd + 2 * p.padding.1 - kw) / p.stride.1 + 1;
+        let u = |v: usize| v as u32;
+        Ok(Conv2dArgs {
+            n: u(n),
+            c_in: u(c),
+            h: u(h),
+            w: u(wd),
+            c_out: u(o),
+            kh: u(kh),
+            kw: u(kw),
+            stride_h: u(p.stride.0),
+            stride_w: u(p.stride.1),
+            pad_h: u(p.padding.0),
+            pad_w: u(p.padding.1),
+            out_h: u(out_h),
+            out_w: u(out_w),
+            _pad: [0; 3],
+        })
+    }
+
+    /// Output shape [N, O, OH, OW].
+    pub fn out_shape(&self) -> Shape {
+        Shape::new([
+            self.n as usize,
+            self.c_out as usize,
+            self.out_h as usize,
+            self.out_w as usize,
+        ])
+    }
+
+    /// Multiply–adds of the forward pass (each backward pass does as many).
+    pub fn macs(&self) -> u64 {
+        let a = |v: u32| v as u64;
+        a(self.n)
+            * a(self.c_out)
+            * a(self.out_h)
+            * a(self.out_w)
+            * a(self.c_in)
+            * a(self.kh)
+            * a(self.kw)
+    }
+}
+
+impl Tensor {
+    /// Convolve this [N, C, H, W] input with `weight` [O, C, KH, KW] and an optional `bias` [O].
+    pub fn conv2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: Conv2dParams,
+    ) -> Result<Tensor> {
+        let args = Conv2dArgs::new(self.shape(), weight.shape(), &params)?;
+        if let Some(b) = bias {
+            if b.dims() != [args.c_out as usize] {
+                return Err(Error::shape(
+                    "conv2d",
+                    format!("bias must have shape [{}], got {}", args.c_out, b.shape()),
+                ));
+            }
+        }
+        let mut inputs = vec![self, weight];
+        if let Some(b) = bias {
+            inputs.push(b);
+        }
+        let device = same_device("conv2d", &inputs)?;
+        let (sx, sw) = (self.storage(), weight.storage());
+        let sb = bias.map(|b| b.storage());
+        let storage = match device {
+            Device::Cpu => {
+                let b = match &sb {
+                    Some(s) => Some(s.cpu()?),
+                    None => None,
+                };
+                Storage::Cpu(cpu::conv2d_fwd(sx.cpu()?, sw.cpu()?, b, &args))
+            }
+        };
+        Ok(record(
+            "conv2d",
+            &inputs,
+            storage,
+            args.out_shape(),
+            move |inp, g| {
+                let (x, w) = (&inp[0], &inp[1]);
+                let gx = if x.requires_grad() {
+                    Some(conv2d_bwd_input(g, w, &args)?)
+                } else {
+                    None
+                };
+                let gw = if w.requires_grad() {
+                    Some(conv2d_bwd_weight(g, x, &args)?)
+                } else {
+                    None
+                };
+                let mut out = vec![gx, gw];
+                if inp.len() == 3 {
+                    out.push(if inp[2].requires_grad() {
+                        Some(conv2d_bwd_bias(g)?)
+                    } else {
+                        None
+                    });
+                }
+                Ok(out)
+            },
+        ))
+    }
+}
+
+/// Primitive: ∂L/∂x from ∂L/∂y and the weight.
+pub fn conv2d_bwd_input(g: &Tensor, w: &Tensor, args: &Conv2dArgs) -> Result<Tensor> {
+    same_device("conv2d_bwd_input", &[g, w])?;
+    let (sg, sw) = (g.storage(), w.storage());
+    let storage = match g.device() {
+        Device::Cpu => Storage::Cpu(cpu::conv2d_bwd_input(sg.cpu()?, sw.cpu()?, args)),
+    };
+    let a = args;
+    let shape = Shape::new([a.n as usize, a.c_in as usize, a.h as usize, a.w as usize]);
+    Ok(Tensor::from_storage(storage, shape))
+}
+
+/// Primitive: ∂L/∂w from ∂L/∂y and the input.
+pub fn conv2d_bwd_weight(g: &Tensor, x: &Tensor, args: &Conv2dArgs) -> Result<Tensor> {
+    same_device("conv2d_bwd_weight", &[g, x])?;
+    let (sg, sx) = (g.storage(), x.storage());
+    let storage = match g.device() {
+        Device::Cpu => Storage::Cpu(cpu::conv2d_bwd_weight(sg.cpu()?, sx.cpu()?, args)),
+    };
+    let a = args;
+    let shape = Shape::new([
+        a.c_out as usize,
+        a.c_in as usize,
+        a.kh as usize,
+        a.kw as usize,
+    ]);
+    Ok(Tensor::from_storage(storage, shape))
+}
+
+/// Primitive: ∂L/∂b[o] = Σ over n, oy, ox of ∂L/∂y.
+pub fn conv2d_bwd_bias(g: &Tensor) -> Result<Tensor> {
+    let (n, o, oh, ow) = g
+        .shape()
+        .nchw()
+        .ok_or_else(|| Error::shape_expected("conv2d_bwd_bias", "[N, O, OH, OW]", g.shape()))?;
+    let sg = g.storage();
+    let storage = match g.device() {
+        Device::Cpu => Storage::Cpu(cpu::conv2d_bwd_bias(sg.cpu()?, n, o, oh * ow)),
+    };
+    Ok(Tensor::from_storage(storage, Shape::new([o])))
+}

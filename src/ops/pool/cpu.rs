@@ -1,0 +1,210 @@
+//! CPU pooling kernels, one task per (n, c) plane.
+
+use super::PoolArgs;
+use rayon::prelude::*;
+
+struct D {
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    ph: usize,
+    pw: usize,
+    oh: usize,
+    ow: usize,
+}
+
+fn dims(a: &PoolArgs) -> D {
+    let u = |v: u32| v as usize;
+    D {
+        h: u(a.h),
+        w: u(a.w),
+        kh: u(a.kh),
+        kw: u(a.kw),
+        sh: u(a.stride_h),
+        sw: u(a.stride_w),
+        ph: u(a.pad_h),
+        pw: u(a.pad_w),
+        oh: u(a.out_h),
+        ow: u(a.out_w),
+    }
+}
+
+/// The clipped input range of window `o` along one axis: [o·s − p, o·s − p + k) ∩ [0, size).
+fn window(o: usize, s: usize, p: usize, k: usize, size: usize) -> (usize, usize) {
+    let start = (o * s) as isize - p as isize;
+    let lo = start.max(0) as usize;
+    let hi = ((start + k as isize).min(size as isize)).max(0) as usize;
+    (lo, hi)
+}
+
+/// Adaptive window along one axis: [⌊o·in/out⌋, ⌈(o+1)·in/out⌉).
+pub fn adaptive_window(o: usize, out: usize, size: usize) -> (usize, usize) {
+    (o * size / out, ((o + 1) * size).div_ceil(out))
+}
+
+/// `max_pool2d_fwd_f32`: values and flat argmax indices (iy·W + ix, as f32).
+pub fn max_pool2d_fwd(x: &[f32], a: &PoolArgs) -> (Vec<f32>, Vec<f32>) {
+    let d = dims(a);
+    let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
+    let mut y = vec![0.0f32; a.planes as usize * out_sz];
+    let mut idx = vec![0.0f32; y.len()];
+    if y.is_empty() {
+        return (y, idx);
+    }
+    y.par_chunks_mut(out_sz)
+        .zip(idx.par_chunks_mut(out_sz))
+        .enumerate()
+        .for_each(|(pl, (yp, ip))| {
+            let xp = &x[pl * in_sz..(pl + 1) * in_sz];
+            for oy in 0..d.oh {
+                let (y0, y1) = window(oy, d.sh, d.ph, d.kh, d.h);
+                for ox in 0..d.ow {
+                    let (x0, x1) = window(ox, d.sw, d.pw, d.kw, d.w);
+                    let mut best = f32::NEG_INFINITY;
+                    let mut best_i = y0 * d.w + x0;
+                    for iy in y0..y1 {
+                        for ix in x0..x1 {
+                            let v = xp[iy * d.w + ix];
+                            // strict '>' keeps the first maximum; NaN propagates like PyTorch
+                            if v > best || v.is_nan() && !best.is_nan() {
+                                best = v;
+                                best_i = iy * d.w + ix;
+                            }
+                        }
+                    }
+                    yp[oy * d.ow + ox] = best;
+                    ip[oy * d.ow + ox] = best_i as f32;
+                }
+            }
+        });
+    (y, idx)
+}
+
+/// `max_pool2d_bwd_f32`: dx[idx] += g (within each plane, in output order).
+pub fn max_pool2d_bwd(g: &[f32], idx: &[f32], a: &PoolArgs) -> Vec<f32> {
+    let d = dims(a);
+    let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
+    let mut dx = vec![0.0f32; a.planes as usize * in_sz];
+    if dx.is_empty() {
+        return dx;
+    }
+    dx.par_chunks_mut(in_sz).enumerate().for_each(|(pl, dp)| {
+        let gp = &g[pl * out_sz..(pl + 1) * out_sz];
+        let ip = &idx[pl * out_sz..(pl + 1) * out_sz];
+        for (gv, iv) in gp.iter().zip(ip) {
+            dp[*iv as usize] += gv;
+        }
+    });
+    dx
+}
+
+/// `avg_pool2d_fwd_f32`: window sum / (kh·kw).
+pub fn avg_pool2d_fwd(x: &[f32], a: &PoolArgs) -> Vec<f32> {
+    let d = dims(a);
+    let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
+    let inv = 1.0 / (d.kh * d.kw) as f32;
+    let mut y = vec![0.0f32; a.planes as usize * out_sz];
+    if y.is_empty() {
+        return y;
+    }
+    y.par_chunks_mut(out_sz).enumerate().for_each(|(pl, yp)| {
+        let xp = &x[pl * in_sz..(pl + 1) * in_sz];
+        for oy in 0..d.oh {
+            let (y0, y1) = window(oy, d.sh, d.ph, d.kh, d.h);
+            for ox in 0..d.ow {
+                let (x0, x1) = window(ox, d.sw, d.pw, d.kw, d.w);
+                let mut s = 0.0f32;
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        s += xp[iy * d.w + ix];
+                    }
+                }
+                yp[oy * d.ow + ox] = s * inv;
+            }
+        }
+    });
+    y
+}
+
+/// `avg_pool2d_bwd_f32`: dx += g/(kh·kw) over each window.
+pub fn avg_pool2d_bwd(g: &[f32], a: &PoolArgs) -> Vec<f32> {
+    let d = dims(a);
+    let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
+    let inv = 1.0 / (d.kh * d.kw) as f32;
+    let mut dx = vec![0.0f32; a.planes as usize * in_sz];
+    if dx.is_empty() {
+        return dx;
+    }
+    dx.par_chunks_mut(in_sz).enumerate().for_each(|(pl, dp)| {
+        let gp = &g[pl * out_sz..(pl + 1) * out_sz];
+        for oy in 0..d.oh {
+            let (y0, y1) = window(oy, d.sh, d.ph, d.kh, d.h);
+            for ox in 0..d.ow {
+                let (x0, x1) = window(ox, d.sw, d.pw, d.kw, d.w);
+                let v = gp[oy * d.ow + ox] * inv;
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        dp[iy * d.w + ix] += v;
+                    }
+                }
+            }
+        }
+    });
+    dx
+}
+
+/// `adaptive_avg_pool2d_fwd_f32`.
+pub fn adaptive_avg_pool2d_fwd(x: &[f32], a: &PoolArgs) -> Vec<f32> {
+    let d = dims(a);
+    let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
+    let mut y = vec![0.0f32; a.planes as usize * out_sz];
+    if y.is_empty() {
+        return y;
+    }
+    y.par_chunks_mut(out_sz).enumerate().for_each(|(pl, yp)| {
+        let xp = &x[pl * in_sz..(pl + 1) * in_sz];
+        for oy in 0..d.oh {
+            let (y0, y1) = adaptive_window(oy, d.oh, d.h);
+            for ox in 0..d.ow {
+                let (x0, x1) = adaptive_window(ox, d.ow, d.w);
+                let mut s = 0.0f32;
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        s += xp[iy * d.w + ix];
+                    }
+                }
+                yp[oy * d.ow + ox] = s / ((y1 - y0) * (x1 - x0)) as f32;
+            }
+        }
+    });
+    y
+}
+
+/// `adaptive_avg_pool2d_bwd_f32`.
+pub fn adaptive_avg_pool2d_bwd(g: &[f32], a: &PoolArgs) -> Vec<f32> {
+    let d = dims(a);
+    let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
+    let mut dx = vec![0.0f32; a.planes as usize * in_sz];
+    if dx.is_empty() {
+        return dx;
+    }
+    dx.par_chunks_mut(in_sz).enumerate().for_each(|(pl, dp)| {
+        let gp = &g[pl * out_sz..(pl + 1) * out_sz];
+        for oy in 0..d.oh {
+            let (y0, y1) = adaptive_window(oy, d.oh, d.h);
+            for ox in 0..d.ow {
+                let (x0, x1) = adaptive_window(ox, d.ow, d.w);
+                let v = gp[oy * d.ow + ox] / ((y1 - y0) * (x1 - x0)) as f32;
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        dp[iy * d.w + ix] += v;
+                    }
+                }
+            }
+        }
+    });
+    dx
+}
