@@ -1,0 +1,148 @@
+//! Neural-network modules in the style of PyTorch's `torch.nn`.
+//!
+//! A [`Module`] maps a tensor to a tensor and owns named parameters. Calling
+//! [`Module::forward`] runs the module's own computation ([`Module::forward_raw`]) and then its
+//! forward hooks, each of which sees the output and may replace it (see [`hooks`]). Parameter
+//! names follow PyTorch's `state_dict` (`0.weight`, `classifier.1.bias`, …) so checkpoints load in
+//! PyTorch and vice versa.
+
+pub mod hooks;
+pub mod init;
+mod layers;
+mod sequential;
+
+pub use hooks::{ForwardHook, ForwardHooks};
+pub use layers::{AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU};
+pub use sequential::Sequential;
+
+use crate::autograd::HookHandle;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use std::collections::HashMap;
+
+/// A layer or a model.
+pub trait Module: Send + Sync {
+    /// The module's own computation, without hooks. Implement this; call [`Module::forward`].
+    fn forward_raw(&self, x: &Tensor) -> Result<Tensor>;
+
+    /// The module's forward hooks.
+    fn hooks(&self) -> &ForwardHooks;
+
+    /// Parameters with their PyTorch-style names, relative to this module.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+
+    /// Sub-modules with their names (empty for a leaf layer).
+    fn children(&self) -> Vec<(String, &dyn Module)> {
+        Vec::new()
+    }
+
+    /// Switch training mode on (true) or off (eval). Modules whose behaviour depends on the mode
+    /// read [`Module::is_training`]; containers pass the switch to their children.
+    fn set_training(&self, on: bool) {
+        self.hooks().set_training(on);
+        for (_, c) in self.children() {
+            c.set_training(on);
+        }
+    }
+
+    /// Is the module in training mode? (New modules are.)
+    fn is_training(&self) -> bool {
+        self.hooks().is_training()
+    }
+
+    /// Run the module, then its forward hooks in registration order.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.forward_raw(x)?;
+        self.hooks().run(x, y)
+    }
+
+    /// Register a forward hook: `hook(input, output)` runs after every forward and may return a
+    /// replacement output (same shape not required, as in PyTorch).
+    fn register_forward_hook(
+        &self,
+        hook: impl Fn(&Tensor, &Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static,
+    ) -> HookHandle
+    where
+        Self: Sized,
+    {
+        self.hooks().add(hook)
+    }
+
+    /// All parameters, in `named_parameters` order.
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    /// Number of scalar parameters.
+    fn num_parameters(&self) -> usize {
+        self.parameters().iter().map(|t| t.numel()).sum()
+    }
+
+    /// Clear every parameter's gradient.
+    fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.zero_grad();
+        }
+    }
+
+    /// Sets each parameter's tape label to its full name (called by containers and models).
+    fn name_parameters(&self) {
+        for (name, t) in self.named_parameters() {
+            t.set_name(name);
+        }
+    }
+
+    /// The parameters by name (PyTorch's `state_dict`).
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        self.named_parameters()
+    }
+
+    /// Copy values into the parameters by name. Every parameter must be present with its exact
+    /// shape, and no unknown name may appear: the error names the first tensor that is wrong.
+    fn load_state_dict(&self, tensors: &HashMap<String, Tensor>) -> Result<()> {
+        let own = self.named_parameters();
+        for (name, p) in &own {
+            let src = tensors.get(name).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "state dict has no tensor '{name}' (expected shape {})",
+                    p.shape()
+                ))
+            })?;
+            if src.shape() != p.shape() {
+                return Err(Error::Invalid(format!(
+                    "tensor '{name}' has shape {} but the model expects {}",
+                    src.shape(),
+                    p.shape()
+                )));
+            }
+        }
+        let known: std::collections::HashSet<&str> = own.iter().map(|(n, _)| n.as_str()).collect();
+        let mut extra: Vec<&String> = tensors
+            .keys()
+            .filter(|k| !known.contains(k.as_str()))
+            .collect();
+        extra.sort();
+        if let Some(name) = extra.first() {
+            return Err(Error::Invalid(format!(
+                "state dict has an unexpected tensor '{name}' (not a parameter of this model)"
+            )));
+        }
+        for (name, p) in &own {
+            p.assign(&tensors[name].to_device(p.device())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Prefix every name with `prefix.` (how containers build PyTorch's dotted names).
+pub fn prefixed(prefix: &str, named: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
+    named
+        .into_iter()
+        .map(|(n, t)| (format!("{prefix}.{n}"), t))
+        .collect()
+}

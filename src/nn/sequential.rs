@@ -1,0 +1,73 @@
+//! A chain of modules, named "0", "1", … like PyTorch's `nn.Sequential`.
+
+use super::{prefixed, ForwardHooks, Module};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Runs its layers in order.
+#[derive(Default)]
+pub struct Sequential {
+    layers: Vec<Box<dyn Module>>,
+    hooks: ForwardHooks,
+}
+
+impl Sequential {
+    /// An empty chain.
+    pub fn new() -> Sequential {
+        Sequential::default()
+    }
+
+    /// Append a layer (builder style).
+    pub fn push(mut self, layer: impl Module + 'static) -> Sequential {
+        self.layers.push(Box::new(layer));
+        self.name_parameters();
+        self
+    }
+
+    /// Layer `i`, to register hooks on it or read its parameters.
+    pub fn layer(&self, i: usize) -> Result<&dyn Module> {
+        self.layers.get(i).map(|b| b.as_ref()).ok_or_else(|| {
+            Error::Invalid(format!(
+                "Sequential has {} layers, no layer {i}",
+                self.layers.len()
+            ))
+        })
+    }
+
+    /// Number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// True when there is no layer.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+}
+
+impl Module for Sequential {
+    fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for l in &self.layers {
+            h = l.forward(&h)?;
+        }
+        Ok(h)
+    }
+    fn hooks(&self) -> &ForwardHooks {
+        &self.hooks
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| prefixed(&i.to_string(), l.named_parameters()))
+            .collect()
+    }
+    fn children(&self) -> Vec<(String, &dyn Module)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i.to_string(), l.as_ref()))
+            .collect()
+    }
+}

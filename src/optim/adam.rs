@@ -1,0 +1,95 @@
+//! Adam (Kingma & Ba 2015) as `torch.optim.Adam`.
+
+use super::Optimizer;
+use crate::error::{Error, Result};
+use crate::ops::optim::{adam_step, AdamArgs};
+use crate::tensor::Tensor;
+
+/// Adam. Each parameter keeps its first and second moment estimates and its own step count.
+pub struct Adam {
+    params: Vec<Tensor>,
+    /// (m, v, step) per parameter, created on its first update.
+    state: Vec<Option<(Tensor, Tensor, u32)>>,
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+}
+
+impl Adam {
+    /// Adam with PyTorch's defaults (β = 0.9/0.999, eps = 1e-8, no weight decay).
+    pub fn new(params: Vec<Tensor>, lr: f32) -> Result<Adam> {
+        Adam::with_options(params, lr, (0.9, 0.999), 1e-8, 0.0)
+    }
+
+    /// Adam with every hyper-parameter given.
+    pub fn with_options(
+        params: Vec<Tensor>,
+        lr: f32,
+        betas: (f32, f32),
+        eps: f32,
+        weight_decay: f32,
+    ) -> Result<Adam> {
+        let ok_beta = |b: f32| (0.0..1.0).contains(&b);
+        if !(lr >= 0.0)
+            || !ok_beta(betas.0)
+            || !ok_beta(betas.1)
+            || !(eps >= 0.0)
+            || !(weight_decay >= 0.0)
+        {
+            return Err(Error::Invalid(format!(
+                "Adam: invalid hyper-parameters lr={lr} betas={betas:?} eps={eps} weight_decay={weight_decay}"
+            )));
+        }
+        let state = vec![None; params.len()];
+        Ok(Adam {
+            params,
+            state,
+            lr,
+            beta1: betas.0,
+            beta2: betas.1,
+            eps,
+            weight_decay,
+        })
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self) -> Result<()> {
+        for (p, st) in self.params.iter().zip(self.state.iter_mut()) {
+            let Some(g) = p.grad() else { continue };
+            if st.is_none() {
+                *st = Some((p.zeros_like()?, p.zeros_like()?, 0));
+            }
+            let (m, v, t) = st.as_mut().unwrap();
+            *t += 1;
+            let args = AdamArgs {
+                lr: self.lr,
+                beta1: self.beta1,
+                beta2: self.beta2,
+                eps: self.eps,
+                weight_decay: self.weight_decay,
+                bias_correction1: 1.0 - self.beta1.powi(*t as i32),
+                bias_correction2_sqrt: (1.0 - self.beta2.powi(*t as i32)).sqrt(),
+                _pad: 0.0,
+            };
+            adam_step(p, &g, m, v, &args)?;
+        }
+        Ok(())
+    }
+
+    fn zero_grad(&self) {
+        for p in &self.params {
+            p.zero_grad();
+        }
+    }
+
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+}
