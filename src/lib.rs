@@ -30,6 +30,7 @@ pub mod device;
 pub mod dtype;
 pub mod error;
 pub mod loss;
+pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;

@@ -268,3 +268,37 @@ fn hooks_on_a_sequential_layer_see_that_layers_output() {
     net.forward(&uniform(&[1, 3, 5, 5], 0.0, 1.0, 1)).unwrap();
     assert_eq!(*kept.lock().unwrap(), vec![1, 4, 5, 5]);
 }
+
+#[test]
+fn study_models_have_the_reports_names_and_sizes() {
+    use shortcut::models::{LazyCNN, ShapeCNN};
+    let mut rng = Rng::new(0, 0);
+    let lazy = LazyCNN::new(&mut rng, Device::Cpu).unwrap();
+    let names: Vec<String> = lazy
+        .named_parameters()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "color_mixer.0.weight",
+            "color_mixer.0.bias",
+            "classifier.1.weight",
+            "classifier.1.bias",
+            "classifier.3.weight",
+            "classifier.3.bias"
+        ]
+    );
+    // (16·3·9 + 16) + (64·64 + 64) + (64·10 + 10) = 448 + 4160 + 650
+    assert_eq!(lazy.num_parameters(), 5258);
+    let x = uniform(&[2, 3, 28, 28], 0.0, 1.0, 1);
+    assert_eq!(lazy.forward(&x).unwrap().dims(), &[2, 10]);
+    let shape = ShapeCNN::new(&mut rng, Device::Cpu).unwrap();
+    assert_eq!(shape.forward(&x).unwrap().dims(), &[2, 10]);
+    assert_eq!(shape.named_parameters()[8].0, "features.10.weight");
+    assert_eq!(
+        shape.num_parameters(),
+        896 + 18496 + 36928 + 73856 + 147584 + 1290
+    );
+}

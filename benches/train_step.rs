@@ -1,0 +1,70 @@
+//! One whole training step (forward, cross-entropy, backward, Adam) of LazyCNN and ShapeCNN at
+//! batch 64 on the CPU — the numbers the engine-core issue compares with PyTorch.
+//!
+//! FLOPs per step: 2·MACs for the forward and 2·MACs for each backward pass that runs, i.e.
+//! 3 × forward for every layer except the first conv, whose input needs no gradient (2 ×).
+//! Criterion's "elem/s" column reads as FLOP/s.
+//!
+//! Run: `cargo bench --bench train_step`.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use shortcut::models::{LazyCNN, ShapeCNN};
+use shortcut::nn::Module;
+use shortcut::optim::{Adam, Optimizer};
+use shortcut::{Device, Rng, Tensor};
+use std::time::Duration;
+
+const BATCH: usize = 64;
+
+fn step_flops(macs_per_image: u64, first_conv_macs: u64) -> u64 {
+    BATCH as u64 * (6 * macs_per_image - 2 * first_conv_macs)
+}
+
+fn bench_model(c: &mut Criterion, name: &str, model: &dyn Module, flops: u64) {
+    let mut rng = Rng::new(1, 0);
+    let x = Tensor::rand_uniform([BATCH, 3, 28, 28], 0.0, 1.0, &mut rng, Device::Cpu).unwrap();
+    let y: Vec<usize> = (0..BATCH).map(|i| i % 10).collect();
+    let mut opt = Adam::new(model.parameters(), 1e-3).unwrap();
+    let mut group = c.benchmark_group("train_step/cpu");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(flops));
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            opt.zero_grad();
+            let loss = model
+                .forward(&x)
+                .unwrap()
+                .cross_entropy(&y)
+                .unwrap()
+                .mean_all()
+                .unwrap();
+            loss.backward().unwrap();
+            opt.step().unwrap();
+        })
+    });
+    group.finish();
+}
+
+fn train_step(c: &mut Criterion) {
+    let mut rng = Rng::new(0, 0);
+    let lazy = LazyCNN::new(&mut rng, Device::Cpu).unwrap();
+    bench_model(
+        c,
+        "lazy_cnn_batch64",
+        &lazy,
+        step_flops(LazyCNN::macs_per_image(), 16 * 784 * 27),
+    );
+    let shape = ShapeCNN::new(&mut rng, Device::Cpu).unwrap();
+    bench_model(
+        c,
+        "shape_cnn_batch64",
+        &shape,
+        step_flops(ShapeCNN::macs_per_image(), 32 * 784 * 27),
+    );
+}
+
+criterion_group!(benches, train_step);
+criterion_main!(benches);
