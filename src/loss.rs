@@ -11,6 +11,7 @@
 //! | [`l1`] | mean of \|a − b\| over all elements |
 
 use crate::error::{Error, Result};
+use crate::optim::non_negative;
 use crate::tensor::Tensor;
 
 /// Mean cross-entropy of logits [N, C] against class indices.
@@ -22,7 +23,7 @@ pub fn cross_entropy(logits: &Tensor, targets: &[usize]) -> Result<Tensor> {
 /// already gets right. γ = 0 is plain cross-entropy. The gradient flows through p_t too, as in
 /// the usual PyTorch implementation `((1 - exp(-ce)) ** γ * ce).mean()`.
 pub fn focal_loss(logits: &Tensor, targets: &[usize], gamma: f32) -> Result<Tensor> {
-    if !(gamma >= 0.0) {
+    if !non_negative(gamma) {
         return Err(Error::Invalid(format!(
             "focal_loss: gamma must be ≥ 0, got {gamma}"
         )));

@@ -34,7 +34,7 @@ proptest! {
         let y_ref = reference::conv2d_fwd(&x, &wt, Some(&b), &args);
         prop_assert!(max_rel_diff(&y, &y_ref) < TOL, "forward differs by {}", max_rel_diff(&y, &y_ref));
 
-        let g = uniform(&args.out_shape().dims().to_vec(), -1.0, 1.0, seed + 3).to_vec().unwrap();
+        let g = uniform(args.out_shape().dims(), -1.0, 1.0, seed + 3).to_vec().unwrap();
         let dx = cpu::conv2d_bwd_input(&g, &wt, &args);
         let dx_ref = reference::conv2d_bwd_input(&g, &wt, &args);
         prop_assert!(max_rel_diff(&dx, &dx_ref) < TOL, "backward-input differs by {}", max_rel_diff(&dx, &dx_ref));

@@ -7,13 +7,16 @@
 
 use crate::tensor::Tensor;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 static NEXT_HOOK_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The shared entries of a hook list: (hook id, hook) in registration order.
+type Entries<F> = Arc<Mutex<Vec<(u64, Arc<F>)>>>;
+
 /// An ordered list of hooks of type `F` (a `dyn Fn`), shared between owner and runner.
 pub struct HookList<F: ?Sized> {
-    inner: Arc<Mutex<Vec<(u64, Arc<F>)>>>,
+    inner: Entries<F>,
 }
 
 impl<F: ?Sized> Clone for HookList<F> {
@@ -37,7 +40,7 @@ impl<F: ?Sized + Send + Sync + 'static> HookList<F> {
     pub fn add(&self, hook: Arc<F>) -> HookHandle {
         let id = NEXT_HOOK_ID.fetch_add(1, Ordering::Relaxed);
         self.inner.lock().unwrap().push((id, hook));
-        let weak: Weak<Mutex<Vec<(u64, Arc<F>)>>> = Arc::downgrade(&self.inner);
+        let weak = Arc::downgrade(&self.inner);
         HookHandle {
             id,
             remover: Arc::new(move || {

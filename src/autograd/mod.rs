@@ -167,7 +167,7 @@ pub(crate) fn collect_nodes(root: &Tensor) -> Result<Vec<Arc<Node>>> {
         }
         nodes.push(node);
     }
-    nodes.sort_by(|a, b| b.seq.cmp(&a.seq));
+    nodes.sort_by_key(|n| std::cmp::Reverse(n.seq));
     Ok(nodes)
 }
 

@@ -1,6 +1,6 @@
 //! Adam (Kingma & Ba 2015) as `torch.optim.Adam`.
 
-use super::Optimizer;
+use super::{non_negative, Optimizer};
 use crate::error::{Error, Result};
 use crate::ops::optim::{adam_step, AdamArgs};
 use crate::tensor::Tensor;
@@ -32,11 +32,11 @@ impl Adam {
         weight_decay: f32,
     ) -> Result<Adam> {
         let ok_beta = |b: f32| (0.0..1.0).contains(&b);
-        if !(lr >= 0.0)
+        if !non_negative(lr)
             || !ok_beta(betas.0)
             || !ok_beta(betas.1)
-            || !(eps >= 0.0)
-            || !(weight_decay >= 0.0)
+            || !non_negative(eps)
+            || !non_negative(weight_decay)
         {
             return Err(Error::Invalid(format!(
                 "Adam: invalid hyper-parameters lr={lr} betas={betas:?} eps={eps} weight_decay={weight_decay}"

@@ -23,3 +23,8 @@ pub trait Optimizer {
     /// Change the learning rate (schedules).
     fn set_lr(&mut self, lr: f32);
 }
+
+/// `x ≥ 0` and not NaN: the validity test for learning rates and similar settings.
+pub(crate) fn non_negative(x: f32) -> bool {
+    x >= 0.0
+}

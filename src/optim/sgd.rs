@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum, as `torch.optim.SGD`.
 
-use super::Optimizer;
+use super::{non_negative, Optimizer};
 use crate::error::{Error, Result};
 use crate::ops::optim::{sgd_step, SgdArgs};
 use crate::tensor::Tensor;
@@ -32,7 +32,7 @@ impl Sgd {
         weight_decay: f32,
         nesterov: bool,
     ) -> Result<Sgd> {
-        if !(lr >= 0.0) || !(momentum >= 0.0) || !(weight_decay >= 0.0) {
+        if !non_negative(lr) || !non_negative(momentum) || !non_negative(weight_decay) {
             return Err(Error::Invalid(format!(
                 "SGD: invalid lr={lr} momentum={momentum} weight_decay={weight_decay}"
             )));
