@@ -26,6 +26,7 @@
 
 pub mod autograd;
 pub mod checkpoint;
+pub mod data;
 pub mod device;
 pub mod dtype;
 pub mod error;
