@@ -31,7 +31,7 @@ pub fn for_each_chunk(out: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Se
 
 /// `out[i] = f(i)` for every i, in parallel when large.
 pub fn map_indexed(n: usize, f: impl Fn(usize) -> f32 + Sync + Send) -> Vec<f32> {
-    let mut out = vec![0.0f32; n];
+    let mut out = take(n);
     for_each_chunk(&mut out, |off, c| {
         for (j, o) in c.iter_mut().enumerate() {
             *o = f(off + j);
@@ -42,7 +42,7 @@ pub fn map_indexed(n: usize, f: impl Fn(usize) -> f32 + Sync + Send) -> Vec<f32>
 
 /// `out[i] = f(a[i])`, in parallel when large.
 pub fn map1(a: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = take(a.len());
     for_each_chunk(&mut out, |off, c| {
         let n = c.len();
         for (o, &x) in c.iter_mut().zip(&a[off..off + n]) {
@@ -55,7 +55,7 @@ pub fn map1(a: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
 /// `out[i] = f(a[i], b[i])` for equal-length inputs, in parallel when large.
 pub fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
     debug_assert_eq!(a.len(), b.len());
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = take(a.len());
     for_each_chunk(&mut out, |off, c| {
         let n = c.len();
         let a = &a[off..off + n];
@@ -75,7 +75,7 @@ pub fn map3(
     f: impl Fn(f32, f32, f32) -> f32 + Sync + Send,
 ) -> Vec<f32> {
     debug_assert!(a.len() == b.len() && b.len() == c.len());
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = take(a.len());
     for_each_chunk(&mut out, |off, o| {
         let n = o.len();
         for j in 0..n {
@@ -83,4 +83,121 @@ pub fn map3(
         }
     });
     out
+}
+
+// ----- the buffer pool (a caching allocator) -----
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Buffers smaller than this go straight to the system allocator (it is fast for them).
+const MIN_POOLED_LEN: usize = 4096;
+/// At most this many bytes wait in the pool; beyond that, freed buffers go back to the system.
+const POOL_MAX_BYTES: usize = 1 << 30;
+
+struct Pool {
+    by_len: HashMap<usize, Vec<Vec<f32>>>,
+    bytes: usize,
+}
+
+static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+
+/// A buffer of exactly `n` elements whose contents are unspecified (a reused buffer holds an
+/// earlier tensor's values): for kernels that write every element. Training allocates the same
+/// sizes every step, so reusing freed buffers saves the page faults and zeroing of fresh memory,
+/// which cost more than the small kernels themselves. In debug builds a reused buffer is filled
+/// with NaN, so a kernel that forgets an element fails its tests.
+pub fn take(n: usize) -> Vec<f32> {
+    if n >= MIN_POOLED_LEN {
+        let reused = POOL.lock().ok().and_then(|mut g| {
+            let pool = g.as_mut()?;
+            let v = pool.by_len.get_mut(&n)?.pop()?;
+            pool.bytes -= n * 4;
+            Some(v)
+        });
+        if let Some(mut v) = reused {
+            if cfg!(debug_assertions) {
+                v.fill(f32::NAN);
+            }
+            return v;
+        }
+    }
+    vec![0.0; n]
+}
+
+/// A zero-filled buffer of `n` elements (for kernels that accumulate into their output).
+pub fn take_zeroed(n: usize) -> Vec<f32> {
+    let mut v = take(n);
+    v.fill(0.0);
+    v
+}
+
+/// Return a buffer to the pool (called when CPU storage is dropped).
+pub fn give(v: Vec<f32>) {
+    let n = v.len();
+    if n < MIN_POOLED_LEN || v.capacity() != n {
+        return;
+    }
+    if let Ok(mut g) = POOL.lock() {
+        let pool = g.get_or_insert_with(|| Pool {
+            by_len: HashMap::new(),
+            bytes: 0,
+        });
+        if pool.bytes + n * 4 <= POOL_MAX_BYTES {
+            pool.bytes += n * 4;
+            pool.by_len.entry(n).or_default().push(v);
+        }
+    }
+}
+
+/// Bytes currently waiting in the pool (for tests and diagnostics).
+pub fn pooled_bytes() -> usize {
+    POOL.lock()
+        .ok()
+        .and_then(|g| g.as_ref().map(|p| p.bytes))
+        .unwrap_or(0)
+}
+
+/// Host memory of a CPU tensor: a `Vec<f32>` that returns to the pool when dropped.
+#[derive(Debug)]
+pub struct CpuBuffer(Vec<f32>);
+
+impl CpuBuffer {
+    /// Take the vector out (it then bypasses the pool).
+    pub fn into_vec(mut self) -> Vec<f32> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl From<Vec<f32>> for CpuBuffer {
+    fn from(v: Vec<f32>) -> Self {
+        CpuBuffer(v)
+    }
+}
+
+impl Clone for CpuBuffer {
+    fn clone(&self) -> Self {
+        let mut v = take(self.0.len());
+        v.copy_from_slice(&self.0);
+        CpuBuffer(v)
+    }
+}
+
+impl Drop for CpuBuffer {
+    fn drop(&mut self) {
+        give(std::mem::take(&mut self.0));
+    }
+}
+
+impl std::ops::Deref for CpuBuffer {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for CpuBuffer {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
 }

@@ -58,14 +58,20 @@ impl fmt::Display for Device {
 /// A tensor's elements, on some device. Cloning copies the data (on the same device).
 #[derive(Clone, Debug)]
 pub enum Storage {
-    Cpu(Vec<f32>),
+    /// Host memory, recycled through the CPU buffer pool when dropped.
+    Cpu(cpu::CpuBuffer),
 }
 
 impl Storage {
+    /// CPU storage over a kernel's output vector.
+    pub fn from_cpu(v: Vec<f32>) -> Storage {
+        Storage::Cpu(v.into())
+    }
+
     /// Copy host data onto `device`.
     pub fn from_host(device: Device, data: Vec<f32>) -> Result<Storage> {
         match device {
-            Device::Cpu => Ok(Storage::Cpu(data)),
+            Device::Cpu => Ok(Storage::Cpu(data.into())),
         }
     }
 
@@ -91,7 +97,7 @@ impl Storage {
     /// Copy the data back to the host, waiting for the device.
     pub fn to_host(&self) -> Result<Vec<f32>> {
         match self {
-            Storage::Cpu(v) => Ok(v.clone()),
+            Storage::Cpu(v) => Ok(v.to_vec()),
         }
     }
 

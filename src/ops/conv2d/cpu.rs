@@ -22,7 +22,7 @@
 //! adds the partials in range order: the result does not depend on scheduling.
 
 use super::Conv2dArgs;
-use crate::device::cpu::num_threads;
+use crate::device::cpu::{num_threads, take, take_zeroed};
 use crate::ops::matmul::gemm::sgemm_st;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -79,6 +79,20 @@ impl Dims {
     }
 }
 
+/// The output columns `ox` whose input column `ix = ox·s + k − p` lies inside [0, size):
+/// `ox ∈ [lo, hi)`. Computing this range once per (kx) row removes every bounds test from the
+/// inner loops of im2col and col2im.
+fn valid_range(out: usize, s: usize, k: usize, p: usize, size: usize) -> (usize, usize) {
+    // ox·s + k ≥ p  ⇔  ox ≥ ⌈(p − k)/s⌉ ;  ox·s + k − p ≤ size − 1  ⇔  ox ≤ ⌊(size − 1 + p − k)/s⌋
+    let lo = if p > k { (p - k).div_ceil(s) } else { 0 };
+    let hi = if size + p > k {
+        ((size - 1 + p - k) / s + 1).min(out)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
+}
+
 /// Fill `col` (K×P) from one image `x` (C×H×W).
 fn im2col(x: &[f32], d: &Dims, col: &mut [f32]) {
     let p = d.p();
@@ -88,22 +102,24 @@ fn im2col(x: &[f32], d: &Dims, col: &mut [f32]) {
             for kx in 0..d.kw {
                 let r = (c * d.kh + ky) * d.kw + kx;
                 let row = &mut col[r * p..(r + 1) * p];
+                let (lo, hi) = valid_range(d.ow, d.sw, kx, d.pw, d.w);
                 for oy in 0..d.oh {
                     let out = &mut row[oy * d.ow..(oy + 1) * d.ow];
                     let iy = (oy * d.sh + ky) as isize - d.ph as isize;
-                    if iy < 0 || iy >= d.h as isize {
+                    if iy < 0 || iy >= d.h as isize || lo >= hi {
                         out.fill(0.0);
                         continue;
                     }
                     let src = &plane[iy as usize * d.w..(iy as usize + 1) * d.w];
-                    // ix = ox·sw − pw + kx must lie in [0, W)
-                    for (ox, v) in out.iter_mut().enumerate() {
-                        let ix = (ox * d.sw + kx) as isize - d.pw as isize;
-                        *v = if ix >= 0 && ix < d.w as isize {
-                            src[ix as usize]
-                        } else {
-                            0.0
-                        };
+                    out[..lo].fill(0.0);
+                    out[hi..].fill(0.0);
+                    let ix0 = lo * d.sw + kx - d.pw;
+                    if d.sw == 1 {
+                        out[lo..hi].copy_from_slice(&src[ix0..ix0 + (hi - lo)]);
+                    } else {
+                        for (j, v) in out[lo..hi].iter_mut().enumerate() {
+                            *v = src[ix0 + j * d.sw];
+                        }
                     }
                 }
             }
@@ -121,17 +137,25 @@ fn col2im(col: &[f32], d: &Dims, dx: &mut [f32]) {
             for kx in 0..d.kw {
                 let r = (c * d.kh + ky) * d.kw + kx;
                 let row = &col[r * p..(r + 1) * p];
+                let (lo, hi) = valid_range(d.ow, d.sw, kx, d.pw, d.w);
+                if lo >= hi {
+                    continue;
+                }
+                let ix0 = lo * d.sw + kx - d.pw;
                 for oy in 0..d.oh {
                     let iy = (oy * d.sh + ky) as isize - d.ph as isize;
                     if iy < 0 || iy >= d.h as isize {
                         continue;
                     }
                     let dst = &mut plane[iy as usize * d.w..(iy as usize + 1) * d.w];
-                    let src = &row[oy * d.ow..(oy + 1) * d.ow];
-                    for (ox, &v) in src.iter().enumerate() {
-                        let ix = (ox * d.sw + kx) as isize - d.pw as isize;
-                        if ix >= 0 && ix < d.w as isize {
-                            dst[ix as usize] += v;
+                    let src = &row[oy * d.ow + lo..oy * d.ow + hi];
+                    if d.sw == 1 {
+                        for (v, &g) in dst[ix0..ix0 + (hi - lo)].iter_mut().zip(src) {
+                            *v += g;
+                        }
+                    } else {
+                        for (j, &g) in src.iter().enumerate() {
+                            dst[ix0 + j * d.sw] += g;
                         }
                     }
                 }
@@ -152,34 +176,44 @@ fn with_col<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 }
 
 /// `conv2d_fwd_f32`: y = conv(x, w) + b.
+///
+/// The bias rides along in the GEMM: with a bias, the patch matrix gets one extra row of ones
+/// and the weight matrix one extra column holding b, so `[w | b] · [col ; 1] = w·col + b` and
+/// the output is written once, by the GEMM, instead of being filled with b first.
 pub fn conv2d_fwd(x: &[f32], w: &[f32], b: Option<&[f32]>, a: &Conv2dArgs) -> Vec<f32> {
     let d = Dims::of(a);
     let (k, p) = (d.k(), d.p());
     let in_sz = d.c * d.h * d.w;
-    let mut y = vec![0.0f32; a.n as usize * d.o * p];
+    let mut y = take(a.n as usize * d.o * p); // every element written by the GEMM (beta = 0)
     if y.is_empty() {
         return y;
     }
+    // [w | b]: O rows of K + 1 values (only when there is a bias)
+    let kb = if b.is_some() { k + 1 } else { k };
+    let wb: Vec<f32> = match b {
+        Some(b) => (0..d.o)
+            .flat_map(|o| w[o * k..(o + 1) * k].iter().copied().chain([b[o]]))
+            .collect(),
+        None => Vec::new(),
+    };
+    let wmat: &[f32] = if b.is_some() { &wb } else { w };
     y.par_chunks_mut(d.o * p).enumerate().for_each(|(n, yn)| {
         let xn = &x[n * in_sz..(n + 1) * in_sz];
-        // Start from the bias (or zero) and let the GEMM accumulate onto it (beta = 1).
-        let beta = match b {
-            Some(b) => {
-                for (o, row) in yn.chunks_mut(p).enumerate() {
-                    row.fill(b[o]);
-                }
-                1.0
-            }
-            None => 0.0,
-        };
-        if d.is_pointwise() {
-            sgemm_st(d.o, p, k, 1.0, w, k, false, xn, p, false, beta, yn, p);
-        } else {
-            with_col(k * p, |col| {
-                im2col(xn, &d, col);
-                sgemm_st(d.o, p, k, 1.0, w, k, false, col, p, false, beta, yn, p);
-            });
+        if d.is_pointwise() && b.is_none() {
+            sgemm_st(d.o, p, k, 1.0, w, k, false, xn, p, false, 0.0, yn, p);
+            return;
         }
+        with_col(kb * p, |col| {
+            if d.is_pointwise() {
+                col[..k * p].copy_from_slice(xn);
+            } else {
+                im2col(xn, &d, &mut col[..k * p]);
+            }
+            if kb > k {
+                col[k * p..].fill(1.0);
+            }
+            sgemm_st(d.o, p, kb, 1.0, wmat, kb, false, col, p, false, 0.0, yn, p);
+        });
     });
     y
 }
@@ -189,7 +223,7 @@ pub fn conv2d_bwd_input(g: &[f32], w: &[f32], a: &Conv2dArgs) -> Vec<f32> {
     let d = Dims::of(a);
     let (k, p) = (d.k(), d.p());
     let in_sz = d.c * d.h * d.w;
-    let mut dx = vec![0.0f32; a.n as usize * in_sz];
+    let mut dx = take(a.n as usize * in_sz); // col2im zero-fills; beta = 0 otherwise
     if dx.is_empty() {
         return dx;
     }
@@ -234,7 +268,7 @@ pub fn conv2d_bwd_weight(g: &[f32], x: &[f32], a: &Conv2dArgs) -> Vec<f32> {
             dw
         })
         .collect();
-    let mut out = vec![0.0f32; d.o * k];
+    let mut out = take_zeroed(d.o * k);
     for part in &partials {
         for (o, v) in out.iter_mut().zip(part) {
             *o += v;

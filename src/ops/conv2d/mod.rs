@@ -176,7 +176,7 @@ impl Tensor {
                     Some(s) => Some(s.cpu()?),
                     None => None,
                 };
-                Storage::Cpu(cpu::conv2d_fwd(sx.cpu()?, sw.cpu()?, b, &args))
+                Storage::from_cpu(cpu::conv2d_fwd(sx.cpu()?, sw.cpu()?, b, &args))
             }
         };
         Ok(record(
@@ -215,7 +215,7 @@ pub fn conv2d_bwd_input(g: &Tensor, w: &Tensor, args: &Conv2dArgs) -> Result<Ten
     same_device("conv2d_bwd_input", &[g, w])?;
     let (sg, sw) = (g.storage(), w.storage());
     let storage = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::conv2d_bwd_input(sg.cpu()?, sw.cpu()?, args)),
+        Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_input(sg.cpu()?, sw.cpu()?, args)),
     };
     let a = args;
     let shape = Shape::new([a.n as usize, a.c_in as usize, a.h as usize, a.w as usize]);
@@ -227,7 +227,7 @@ pub fn conv2d_bwd_weight(g: &Tensor, x: &Tensor, args: &Conv2dArgs) -> Result<Te
     same_device("conv2d_bwd_weight", &[g, x])?;
     let (sg, sx) = (g.storage(), x.storage());
     let storage = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::conv2d_bwd_weight(sg.cpu()?, sx.cpu()?, args)),
+        Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_weight(sg.cpu()?, sx.cpu()?, args)),
     };
     let a = args;
     let shape = Shape::new([
@@ -247,7 +247,7 @@ pub fn conv2d_bwd_bias(g: &Tensor) -> Result<Tensor> {
         .ok_or_else(|| Error::shape_expected("conv2d_bwd_bias", "[N, O, OH, OW]", g.shape()))?;
     let sg = g.storage();
     let storage = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::conv2d_bwd_bias(sg.cpu()?, n, o, oh * ow)),
+        Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_bias(sg.cpu()?, n, o, oh * ow)),
     };
     Ok(Tensor::from_storage(storage, Shape::new([o])))
 }

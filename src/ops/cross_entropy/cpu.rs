@@ -1,5 +1,7 @@
 //! CPU kernels `cross_entropy_fwd_f32` and `cross_entropy_bwd_f32`, one sample per row.
 
+use crate::device::cpu::take;
+
 /// logsumexp of a row, with the maximum subtracted for stability.
 fn logsumexp(row: &[f32]) -> f32 {
     let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
@@ -18,7 +20,7 @@ pub fn cross_entropy_fwd(x: &[f32], t: &[f32], n: usize, c: usize) -> Vec<f32> {
 
 /// dx[n, c] = g[n] · (softmax(x[n])[c] − [c = t[n]])
 pub fn cross_entropy_bwd(x: &[f32], t: &[f32], g: &[f32], n: usize, c: usize) -> Vec<f32> {
-    let mut dx = vec![0.0f32; n * c];
+    let mut dx = take(n * c);
     for i in 0..n {
         let row = &x[i * c..(i + 1) * c];
         let lse = logsumexp(row);

@@ -60,7 +60,7 @@ impl Tensor {
         same_device("cross_entropy", &[self, targets])?;
         let (sx, st) = (self.storage(), targets.storage());
         let loss = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::cross_entropy_fwd(sx.cpu()?, st.cpu()?, n, c)),
+            Device::Cpu => Storage::from_cpu(cpu::cross_entropy_fwd(sx.cpu()?, st.cpu()?, n, c)),
         };
         let targets = targets.detach();
         Ok(record(
@@ -79,7 +79,7 @@ pub fn cross_entropy_bwd(logits: &Tensor, targets: &Tensor, g: &Tensor) -> Resul
     let (n, c) = (logits.dim(0), logits.dim(1));
     let (sx, st, sg) = (logits.storage(), targets.storage(), g.storage());
     let dx = match logits.device() {
-        Device::Cpu => Storage::Cpu(cpu::cross_entropy_bwd(
+        Device::Cpu => Storage::from_cpu(cpu::cross_entropy_bwd(
             sx.cpu()?,
             st.cpu()?,
             sg.cpu()?,

@@ -6,7 +6,7 @@
 //! `(i0, …, i_{r−1})` reads operand element `Σ_d i_d · bstride_d`.
 
 use super::{BinaryOp, UnaryOp};
-use crate::device::cpu::{for_each_chunk, map1, map2};
+use crate::device::cpu::{for_each_chunk, map1, map2, take, take_zeroed};
 use rayon::prelude::*;
 
 /// The broadcast shape of two shapes, or `None` if they are incompatible.
@@ -84,7 +84,7 @@ pub fn binary(
     let sa = broadcast_strides(a_dims, out_dims);
     let sb = broadcast_strides(b_dims, out_dims);
     let (sal, sbl) = (*sa.last().unwrap_or(&0), *sb.last().unwrap_or(&0));
-    let mut out = vec![0.0f32; n];
+    let mut out = take(n);
     let rows = n / last.max(1);
     let body = |row: usize, o: &mut [f32]| {
         let oa = row_offset(row, out_dims, &sa);
@@ -161,7 +161,7 @@ pub fn sum_to(src: &[f32], src_dims: &[usize], dst_dims: &[usize]) -> Vec<f32> {
     let suffix = dst_dims.len() <= r && src_dims[r - dst_dims.len()..] == *dst_dims;
     if suffix {
         let rows = src.len() / dst_n;
-        let mut out = vec![0.0f32; dst_n];
+        let mut out = take_zeroed(dst_n);
         for_each_chunk(&mut out, |off, o| {
             for row in 0..rows {
                 let s = &src[row * dst_n + off..row * dst_n + off + o.len()];
@@ -173,7 +173,7 @@ pub fn sum_to(src: &[f32], src_dims: &[usize], dst_dims: &[usize]) -> Vec<f32> {
         return out;
     }
     // General path: walk the source once, adding each element into its destination.
-    let mut out = vec![0.0f32; dst_n];
+    let mut out = take_zeroed(dst_n);
     let last = src_dims[r - 1];
     let sl = strides[r - 1];
     for (row, chunk) in src.chunks(last).enumerate() {
@@ -195,7 +195,7 @@ pub fn broadcast_to(src: &[f32], src_dims: &[usize], dst_dims: &[usize]) -> Vec<
     let strides = broadcast_strides(src_dims, dst_dims);
     let last = (*dst_dims.last().unwrap_or(&1)).max(1);
     let sl = *strides.last().unwrap_or(&0);
-    let mut out = vec![0.0f32; n];
+    let mut out = take(n);
     let body = |row: usize, o: &mut [f32]| {
         let base = row_offset(row, dst_dims, &strides);
         for (j, v) in o.iter_mut().enumerate() {

@@ -140,7 +140,7 @@ fn binary_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Shape) -> Result<St
     let device = same_device(op.name(), &[a, b])?;
     let (sa, sb) = (a.storage(), b.storage());
     match device {
-        Device::Cpu => Ok(Storage::Cpu(cpu::binary(
+        Device::Cpu => Ok(Storage::from_cpu(cpu::binary(
             op,
             sa.cpu()?,
             a.dims(),
@@ -154,7 +154,7 @@ fn binary_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Shape) -> Result<St
 fn unary_kernel(op: UnaryOp, x: &Tensor) -> Result<Storage> {
     let s = x.storage();
     match x.device() {
-        Device::Cpu => Ok(Storage::Cpu(cpu::unary(op, s.cpu()?))),
+        Device::Cpu => Ok(Storage::from_cpu(cpu::unary(op, s.cpu()?))),
     }
 }
 
@@ -354,7 +354,7 @@ impl Tensor {
         }
         let s = self.storage();
         let storage = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::sum_to(s.cpu()?, self.dims(), shape.dims())),
+            Device::Cpu => Storage::from_cpu(cpu::sum_to(s.cpu()?, self.dims(), shape.dims())),
         };
         let src_shape = self.shape().clone();
         Ok(record(
@@ -380,7 +380,9 @@ impl Tensor {
         }
         let s = self.storage();
         let storage = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::broadcast_to(s.cpu()?, self.dims(), shape.dims())),
+            Device::Cpu => {
+                Storage::from_cpu(cpu::broadcast_to(s.cpu()?, self.dims(), shape.dims()))
+            }
         };
         let src_shape = self.shape().clone();
         Ok(record(

@@ -1,5 +1,7 @@
 //! CPU kernels for layout and indexing.
 
+use crate::device::cpu::take_zeroed;
+
 /// `permute_fwd_f32`: out[j] = x[Σ_i idx_i · stride_{perm[i]}] where (idx_i) is j's multi-index
 /// in the permuted shape.
 pub fn permute(x: &[f32], dims: &[usize], perm: &[usize]) -> Vec<f32> {
@@ -38,7 +40,7 @@ pub fn index_select(x: &[f32], row: usize, idx: &[usize]) -> Vec<f32> {
 
 /// `index_select_bwd_f32`: dx row idx[j] += g row j, in j order (deterministic).
 pub fn index_select_bwd(g: &[f32], row: usize, idx: &[usize], rows: usize) -> Vec<f32> {
-    let mut dx = vec![0.0f32; rows * row];
+    let mut dx = take_zeroed(rows * row);
     for (j, &i) in idx.iter().enumerate() {
         for (d, &v) in dx[i * row..(i + 1) * row]
             .iter_mut()
@@ -75,7 +77,7 @@ pub fn slice_bwd(
     start: usize,
     len: usize,
 ) -> Vec<f32> {
-    let mut dx = vec![0.0f32; outer * n * inner];
+    let mut dx = take_zeroed(outer * n * inner);
     for o in 0..outer {
         dx[(o * n + start) * inner..(o * n + start + len) * inner]
             .copy_from_slice(&g[o * len * inner..(o + 1) * len * inner]);

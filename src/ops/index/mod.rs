@@ -75,7 +75,7 @@ impl Tensor {
         let out_dims: Vec<usize> = perm.iter().map(|&p| self.dim(p)).collect();
         let s = self.storage();
         let out = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::permute(s.cpu()?, self.dims(), perm)),
+            Device::Cpu => Storage::from_cpu(cpu::permute(s.cpu()?, self.dims(), perm)),
         };
         let mut inv = vec![0; r];
         for (i, &p) in perm.iter().enumerate() {
@@ -104,7 +104,7 @@ impl Tensor {
         let row = self.numel() / rows.max(1);
         let s = self.storage();
         let out = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::index_select(s.cpu()?, row, indices)),
+            Device::Cpu => Storage::from_cpu(cpu::index_select(s.cpu()?, row, indices)),
         };
         let mut dims = self.dims().to_vec();
         dims[0] = indices.len();
@@ -118,9 +118,12 @@ impl Tensor {
             move |_, g| {
                 let sg = g.storage();
                 let dx = match g.device() {
-                    Device::Cpu => {
-                        Storage::Cpu(cpu::index_select_bwd(sg.cpu()?, row, &idx, in_shape.dim(0)))
-                    }
+                    Device::Cpu => Storage::from_cpu(cpu::index_select_bwd(
+                        sg.cpu()?,
+                        row,
+                        &idx,
+                        in_shape.dim(0),
+                    )),
                 };
                 Ok(vec![Some(Tensor::from_storage(dx, in_shape.clone()))])
             },
@@ -139,7 +142,7 @@ impl Tensor {
         }
         let s = self.storage();
         let out = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::slice(s.cpu()?, outer, n, inner, start, len)),
+            Device::Cpu => Storage::from_cpu(cpu::slice(s.cpu()?, outer, n, inner, start, len)),
         };
         let mut dims = self.dims().to_vec();
         dims[ax] = len;
@@ -153,7 +156,7 @@ impl Tensor {
                 let sg = g.storage();
                 let dx = match g.device() {
                     Device::Cpu => {
-                        Storage::Cpu(cpu::slice_bwd(sg.cpu()?, outer, n, inner, start, len))
+                        Storage::from_cpu(cpu::slice_bwd(sg.cpu()?, outer, n, inner, start, len))
                     }
                 };
                 Ok(vec![Some(Tensor::from_storage(dx, in_shape.clone()))])
@@ -196,7 +199,7 @@ impl Tensor {
         let out = match device {
             Device::Cpu => {
                 let parts: Vec<&[f32]> = storages.iter().map(|s| s.cpu()).collect::<Result<_>>()?;
-                Storage::Cpu(cpu::cat(&parts, &sizes, outer, total, inner))
+                Storage::from_cpu(cpu::cat(&parts, &sizes, outer, total, inner))
             }
         };
         Ok(record("cat", &refs, out, out_shape, move |_, g| {

@@ -1,5 +1,7 @@
 //! CPU kernel `matmul_fwd_f32`: a thin wrapper over our packed GEMM (`gemm.rs`).
 
+use crate::device::cpu::take;
+
 use super::gemm;
 
 /// C[m×n] = op(A)·op(B) with row-major operands; see [`gemm::sgemm`] for the layout contract.
@@ -12,7 +14,7 @@ pub fn matmul(
     trans_a: bool,
     trans_b: bool,
 ) -> Vec<f32> {
-    let mut c = vec![0.0f32; m * n];
+    let mut c = take(m * n); // beta = 0: the GEMM writes every element
     let lda = if trans_a { m } else { k };
     let ldb = if trans_b { k } else { n };
     gemm::sgemm(

@@ -63,7 +63,7 @@ impl Tensor {
         let device = same_device("matmul", &[a, b])?;
         let (sa, sb) = (a.storage(), b.storage());
         let storage = match device {
-            Device::Cpu => Storage::Cpu(cpu::matmul(
+            Device::Cpu => Storage::from_cpu(cpu::matmul(
                 sa.cpu()?,
                 sb.cpu()?,
                 m,

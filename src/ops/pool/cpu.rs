@@ -1,5 +1,7 @@
 //! CPU pooling kernels, one task per (n, c) plane.
 
+use crate::device::cpu::{take, take_zeroed};
+
 use super::PoolArgs;
 use rayon::prelude::*;
 
@@ -49,8 +51,8 @@ pub fn adaptive_window(o: usize, out: usize, size: usize) -> (usize, usize) {
 pub fn max_pool2d_fwd(x: &[f32], a: &PoolArgs) -> (Vec<f32>, Vec<f32>) {
     let d = dims(a);
     let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
-    let mut y = vec![0.0f32; a.planes as usize * out_sz];
-    let mut idx = vec![0.0f32; y.len()];
+    let mut y = take(a.planes as usize * out_sz);
+    let mut idx = take(y.len());
     if y.is_empty() {
         return (y, idx);
     }
@@ -87,7 +89,7 @@ pub fn max_pool2d_fwd(x: &[f32], a: &PoolArgs) -> (Vec<f32>, Vec<f32>) {
 pub fn max_pool2d_bwd(g: &[f32], idx: &[f32], a: &PoolArgs) -> Vec<f32> {
     let d = dims(a);
     let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
-    let mut dx = vec![0.0f32; a.planes as usize * in_sz];
+    let mut dx = take_zeroed(a.planes as usize * in_sz);
     if dx.is_empty() {
         return dx;
     }
@@ -106,7 +108,7 @@ pub fn avg_pool2d_fwd(x: &[f32], a: &PoolArgs) -> Vec<f32> {
     let d = dims(a);
     let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
     let inv = 1.0 / (d.kh * d.kw) as f32;
-    let mut y = vec![0.0f32; a.planes as usize * out_sz];
+    let mut y = take(a.planes as usize * out_sz);
     if y.is_empty() {
         return y;
     }
@@ -134,7 +136,7 @@ pub fn avg_pool2d_bwd(g: &[f32], a: &PoolArgs) -> Vec<f32> {
     let d = dims(a);
     let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
     let inv = 1.0 / (d.kh * d.kw) as f32;
-    let mut dx = vec![0.0f32; a.planes as usize * in_sz];
+    let mut dx = take_zeroed(a.planes as usize * in_sz);
     if dx.is_empty() {
         return dx;
     }
@@ -156,26 +158,30 @@ pub fn avg_pool2d_bwd(g: &[f32], a: &PoolArgs) -> Vec<f32> {
     dx
 }
 
-/// `adaptive_avg_pool2d_fwd_f32`.
+/// `adaptive_avg_pool2d_fwd_f32`. For each band of rows [y0, y1) we first add the rows into
+/// one vector of column sums (contiguous, so it vectorizes), then sum that vector over each
+/// window's columns.
 pub fn adaptive_avg_pool2d_fwd(x: &[f32], a: &PoolArgs) -> Vec<f32> {
     let d = dims(a);
     let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
-    let mut y = vec![0.0f32; a.planes as usize * out_sz];
+    let mut y = take(a.planes as usize * out_sz);
     if y.is_empty() {
         return y;
     }
     y.par_chunks_mut(out_sz).enumerate().for_each(|(pl, yp)| {
         let xp = &x[pl * in_sz..(pl + 1) * in_sz];
+        let mut colsum = vec![0.0f32; d.w];
         for oy in 0..d.oh {
             let (y0, y1) = adaptive_window(oy, d.oh, d.h);
+            colsum.fill(0.0);
+            for iy in y0..y1 {
+                for (s, &v) in colsum.iter_mut().zip(&xp[iy * d.w..(iy + 1) * d.w]) {
+                    *s += v;
+                }
+            }
             for ox in 0..d.ow {
                 let (x0, x1) = adaptive_window(ox, d.ow, d.w);
-                let mut s = 0.0f32;
-                for iy in y0..y1 {
-                    for ix in x0..x1 {
-                        s += xp[iy * d.w + ix];
-                    }
-                }
+                let s: f32 = colsum[x0..x1].iter().sum();
                 yp[oy * d.ow + ox] = s / ((y1 - y0) * (x1 - x0)) as f32;
             }
         }
@@ -183,11 +189,31 @@ pub fn adaptive_avg_pool2d_fwd(x: &[f32], a: &PoolArgs) -> Vec<f32> {
     y
 }
 
-/// `adaptive_avg_pool2d_bwd_f32`.
+/// Do the adaptive windows along one axis tile it exactly (no overlap, no gap)?
+fn windows_tile(out: usize, size: usize) -> bool {
+    (0..out).all(|o| {
+        adaptive_window(o, out, size).1
+            == if o + 1 < out {
+                adaptive_window(o + 1, out, size).0
+            } else {
+                size
+            }
+    })
+}
+
+/// `adaptive_avg_pool2d_bwd_f32`: dx += g/|window| over each window. When the windows tile the
+/// plane (H divisible by OH and W by OW, the usual case), every pixel lies in exactly one window,
+/// so each window simply *fills* its rectangle (vectorized, no zero-fill pass); otherwise windows
+/// overlap and we zero the plane and accumulate.
 pub fn adaptive_avg_pool2d_bwd(g: &[f32], a: &PoolArgs) -> Vec<f32> {
     let d = dims(a);
     let (in_sz, out_sz) = (d.h * d.w, d.oh * d.ow);
-    let mut dx = vec![0.0f32; a.planes as usize * in_sz];
+    let tiles = windows_tile(d.oh, d.h) && windows_tile(d.ow, d.w);
+    let mut dx = if tiles {
+        take(a.planes as usize * in_sz)
+    } else {
+        take_zeroed(a.planes as usize * in_sz)
+    };
     if dx.is_empty() {
         return dx;
     }
@@ -199,8 +225,13 @@ pub fn adaptive_avg_pool2d_bwd(g: &[f32], a: &PoolArgs) -> Vec<f32> {
                 let (x0, x1) = adaptive_window(ox, d.ow, d.w);
                 let v = gp[oy * d.ow + ox] / ((y1 - y0) * (x1 - x0)) as f32;
                 for iy in y0..y1 {
-                    for ix in x0..x1 {
-                        dp[iy * d.w + ix] += v;
+                    let row = &mut dp[iy * d.w + x0..iy * d.w + x1];
+                    if tiles {
+                        row.fill(v);
+                    } else {
+                        for r in row {
+                            *r += v;
+                        }
                     }
                 }
             }

@@ -118,7 +118,7 @@ impl Tensor {
         let (y, idx) = match self.device() {
             Device::Cpu => {
                 let (y, idx) = cpu::max_pool2d_fwd(s.cpu()?, &args);
-                (Storage::Cpu(y), Storage::Cpu(idx))
+                (Storage::from_cpu(y), Storage::from_cpu(idx))
             }
         };
         let idx = Tensor::from_storage(idx, out_shape.clone());
@@ -133,7 +133,7 @@ impl Tensor {
         let (args, out_shape) = PoolArgs::new("avg_pool2d", self.shape(), &params)?;
         let s = self.storage();
         let y = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::avg_pool2d_fwd(s.cpu()?, &args)),
+            Device::Cpu => Storage::from_cpu(cpu::avg_pool2d_fwd(s.cpu()?, &args)),
         };
         let in_shape = self.shape().clone();
         Ok(record("avg_pool2d", &[self], y, out_shape, move |_, g| {
@@ -167,7 +167,7 @@ impl Tensor {
         };
         let s = self.storage();
         let y = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::adaptive_avg_pool2d_fwd(s.cpu()?, &args)),
+            Device::Cpu => Storage::from_cpu(cpu::adaptive_avg_pool2d_fwd(s.cpu()?, &args)),
         };
         let in_shape = self.shape().clone();
         Ok(record(
@@ -189,7 +189,7 @@ pub fn max_pool2d_bwd(
 ) -> Result<Tensor> {
     let (sg, si) = (g.storage(), idx.storage());
     let dx = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::max_pool2d_bwd(sg.cpu()?, si.cpu()?, args)),
+        Device::Cpu => Storage::from_cpu(cpu::max_pool2d_bwd(sg.cpu()?, si.cpu()?, args)),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }
@@ -198,7 +198,7 @@ pub fn max_pool2d_bwd(
 pub fn avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) -> Result<Tensor> {
     let sg = g.storage();
     let dx = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::avg_pool2d_bwd(sg.cpu()?, args)),
+        Device::Cpu => Storage::from_cpu(cpu::avg_pool2d_bwd(sg.cpu()?, args)),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }
@@ -207,7 +207,7 @@ pub fn avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) -> Result<T
 pub fn adaptive_avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) -> Result<Tensor> {
     let sg = g.storage();
     let dx = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::adaptive_avg_pool2d_bwd(sg.cpu()?, args)),
+        Device::Cpu => Storage::from_cpu(cpu::adaptive_avg_pool2d_bwd(sg.cpu()?, args)),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }

@@ -1,11 +1,13 @@
 //! CPU reduction kernels on the [outer, n, inner] view.
 
+use crate::device::cpu::{take, take_zeroed};
+
 use crate::ops::elementwise::cpu::sum_pairwise;
 use rayon::prelude::*;
 
 /// `sum_axis_f32`: out[o·inner + i] = Σ_k x[(o·n + k)·inner + i].
 pub fn sum_axis(x: &[f32], outer: usize, n: usize, inner: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; outer * inner];
+    let mut out = take_zeroed(outer * inner);
     if out.is_empty() {
         return out;
     }
@@ -36,8 +38,8 @@ pub fn sum_axis(x: &[f32], outer: usize, n: usize, inner: usize) -> Vec<f32> {
 
 /// `max_axis_f32`: maxima and the index k of the first maximum (as f32). NaN wins, as in PyTorch.
 pub fn max_axis(x: &[f32], outer: usize, n: usize, inner: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut vals = vec![0.0f32; outer * inner];
-    let mut idx = vec![0.0f32; outer * inner];
+    let mut vals = take(outer * inner);
+    let mut idx = take(outer * inner);
     for o in 0..outer {
         for i in 0..inner {
             let mut best = x[o * n * inner + i];
@@ -58,7 +60,7 @@ pub fn max_axis(x: &[f32], outer: usize, n: usize, inner: usize) -> (Vec<f32>, V
 
 /// `max_bwd_f32`: dx[(o·n + idx)·inner + i] = g[o·inner + i], zeros elsewhere.
 pub fn max_bwd(g: &[f32], idx: &[f32], outer: usize, n: usize, inner: usize) -> Vec<f32> {
-    let mut dx = vec![0.0f32; outer * n * inner];
+    let mut dx = take_zeroed(outer * n * inner);
     for o in 0..outer {
         for i in 0..inner {
             let k = idx[o * inner + i] as usize;

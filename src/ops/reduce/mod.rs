@@ -33,7 +33,7 @@ impl Tensor {
         let (outer, n, inner) = self.shape().split_at_axis(ax);
         let s = self.storage();
         let out = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::sum_axis(s.cpu()?, outer, n, inner)),
+            Device::Cpu => Storage::from_cpu(cpu::sum_axis(s.cpu()?, outer, n, inner)),
         };
         let in_shape = self.shape().clone();
         let keep = reduced_shape(&in_shape, ax, true);
@@ -84,7 +84,7 @@ impl Tensor {
         let (vals, idx) = match self.device() {
             Device::Cpu => {
                 let (v, i) = cpu::max_axis(s.cpu()?, outer, n, inner);
-                (Storage::Cpu(v), Storage::Cpu(i))
+                (Storage::from_cpu(v), Storage::from_cpu(i))
             }
         };
         let idx = Tensor::from_storage(idx, Shape::new([outer * inner]));
@@ -112,7 +112,7 @@ impl Tensor {
         }
         let s = self.storage();
         let idx = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::max_axis(s.cpu()?, outer, n, inner).1),
+            Device::Cpu => Storage::from_cpu(cpu::max_axis(s.cpu()?, outer, n, inner).1),
         };
         Ok(Tensor::from_storage(
             idx,
@@ -126,7 +126,7 @@ pub fn max_bwd(g: &Tensor, idx: &Tensor, in_shape: &Shape, axis: usize) -> Resul
     let (outer, n, inner) = in_shape.split_at_axis(axis);
     let (sg, si) = (g.storage(), idx.storage());
     let dx = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::max_bwd(sg.cpu()?, si.cpu()?, outer, n, inner)),
+        Device::Cpu => Storage::from_cpu(cpu::max_bwd(sg.cpu()?, si.cpu()?, outer, n, inner)),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }

@@ -10,15 +10,17 @@ use crate::autograd::record;
 use crate::device::{Device, Storage};
 use crate::error::Result;
 use crate::tensor::Tensor;
+use std::sync::Arc;
 
 impl Tensor {
     /// max(x, 0) element-wise.
     pub fn relu(&self) -> Result<Tensor> {
         let s = self.storage();
-        let storage = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::relu_fwd(s.cpu()?)),
-        };
-        let saved_y = Tensor::from_storage(storage.clone(), self.shape().clone());
+        let storage = Arc::new(match self.device() {
+            Device::Cpu => Storage::from_cpu(cpu::relu_fwd(s.cpu()?)),
+        });
+        // the output's data, shared (not copied) with a detached handle for the backward rule
+        let saved_y = Tensor::from_shared(storage.clone(), self.shape().clone());
         Ok(record(
             "relu",
             &[self],
@@ -34,7 +36,7 @@ pub fn relu_bwd(g: &Tensor, y: &Tensor) -> Result<Tensor> {
     same_device("relu_bwd", &[g, y])?;
     let (gs, ys) = (g.storage(), y.storage());
     let storage = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::relu_bwd(gs.cpu()?, ys.cpu()?)),
+        Device::Cpu => Storage::from_cpu(cpu::relu_bwd(gs.cpu()?, ys.cpu()?)),
     };
     Ok(Tensor::from_storage(storage, g.shape().clone()))
 }

@@ -1,5 +1,7 @@
 //! CPU softmax kernels, one row at a time (rows in parallel when large).
 
+use crate::device::cpu::take;
+
 use rayon::prelude::*;
 
 fn par_rows(out: &mut [f32], c: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
@@ -17,7 +19,7 @@ fn par_rows(out: &mut [f32], c: usize, f: impl Fn(usize, &mut [f32]) + Sync + Se
 
 /// `softmax_fwd_f32` / `log_softmax_fwd_f32` over rows of length c.
 pub fn softmax_fwd(x: &[f32], rows: usize, c: usize, log: bool) -> Vec<f32> {
-    let mut y = vec![0.0f32; rows * c];
+    let mut y = take(rows * c);
     par_rows(&mut y, c, |r, yr| {
         let xr = &x[r * c..(r + 1) * c];
         let m = xr.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
@@ -43,7 +45,7 @@ pub fn softmax_fwd(x: &[f32], rows: usize, c: usize, log: bool) -> Vec<f32> {
 
 /// `softmax_bwd_f32` / `log_softmax_bwd_f32`.
 pub fn softmax_bwd(g: &[f32], y: &[f32], rows: usize, c: usize, log: bool) -> Vec<f32> {
-    let mut dx = vec![0.0f32; rows * c];
+    let mut dx = take(rows * c);
     par_rows(&mut dx, c, |r, dr| {
         let (gr, yr) = (&g[r * c..(r + 1) * c], &y[r * c..(r + 1) * c]);
         if log {

@@ -17,6 +17,7 @@ use crate::autograd::record;
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use std::sync::Arc;
 
 fn rows(t: &Tensor, op: &'static str) -> Result<(usize, usize)> {
     if t.rank() == 0 {
@@ -41,10 +42,10 @@ impl Tensor {
         let op = if log { "log_softmax" } else { "softmax" };
         let (r, c) = rows(self, op)?;
         let s = self.storage();
-        let y = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::softmax_fwd(s.cpu()?, r, c, log)),
-        };
-        let saved = Tensor::from_storage(y.clone(), self.shape().clone());
+        let y = Arc::new(match self.device() {
+            Device::Cpu => Storage::from_cpu(cpu::softmax_fwd(s.cpu()?, r, c, log)),
+        });
+        let saved = Tensor::from_shared(y.clone(), self.shape().clone());
         Ok(record(op, &[self], y, self.shape().clone(), move |_, g| {
             Ok(vec![Some(softmax_bwd(g, &saved, log)?)])
         }))
@@ -57,7 +58,7 @@ pub fn softmax_bwd(g: &Tensor, y: &Tensor, log: bool) -> Result<Tensor> {
     let (r, c) = rows(y, "softmax_bwd")?;
     let (sg, sy) = (g.storage(), y.storage());
     let dx = match g.device() {
-        Device::Cpu => Storage::Cpu(cpu::softmax_bwd(sg.cpu()?, sy.cpu()?, r, c, log)),
+        Device::Cpu => Storage::from_cpu(cpu::softmax_bwd(sg.cpu()?, sy.cpu()?, r, c, log)),
     };
     Ok(Tensor::from_storage(dx, y.shape().clone()))
 }

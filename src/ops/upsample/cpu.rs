@@ -1,5 +1,7 @@
 //! CPU kernel `upsample_bilinear2d_fwd_f32`.
 
+use crate::device::cpu::take;
+
 /// Source coordinate and weights along one axis (align_corners = false).
 fn coords(o: usize, in_size: usize, out_size: usize) -> (usize, usize, f32) {
     let scale = in_size as f32 / out_size as f32;
@@ -18,7 +20,7 @@ pub fn upsample_bilinear2d_fwd(
     oh: usize,
     ow: usize,
 ) -> Vec<f32> {
-    let mut out = vec![0.0f32; planes * oh * ow];
+    let mut out = take(planes * oh * ow);
     let cols: Vec<(usize, usize, f32)> = (0..ow).map(|ox| coords(ox, w, ow)).collect();
     for p in 0..planes {
         let xp = &x[p * h * w..(p + 1) * h * w];

@@ -30,7 +30,7 @@ impl Tensor {
         }
         let s = self.storage();
         let out = match self.device() {
-            Device::Cpu => Storage::Cpu(cpu::upsample_bilinear2d_fwd(
+            Device::Cpu => Storage::from_cpu(cpu::upsample_bilinear2d_fwd(
                 s.cpu()?,
                 n * c,
                 h,
