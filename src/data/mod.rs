@@ -1,6 +1,7 @@
 //! Data: MNIST files, their download, and the Biased-MNIST colouring.
 
 pub mod biased;
+pub mod fetch;
 pub mod mnist;
 
 pub use biased::{BiasedMnist, Paint, Split, COLOR_NAMES, PALETTE};
