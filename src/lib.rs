@@ -37,6 +37,7 @@ pub mod ops;
 pub mod optim;
 pub mod rng;
 pub mod shape;
+pub mod study;
 pub mod tensor;
 
 pub use autograd::{no_grad, NoGradGuard};

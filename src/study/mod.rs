@@ -1,0 +1,209 @@
+//! The study (SPEC Tasks 0–6), one file per task, plus the HTML report.
+//!
+//! [`run_study`] runs the tasks that exist (0 and 1 today) and writes one folder:
+//! `index.html` (every figure inline, our numbers next to the report's), `results.json`, and a
+//! sub-folder per task with its PNGs, metrics and checkpoints.
+
+pub mod plots;
+pub mod report;
+pub mod task0;
+pub mod task1;
+pub mod train;
+
+use crate::data::BiasedMnist;
+use crate::device::Device;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// How much of the study to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Profile {
+    /// A few minutes or less: 2 epochs on 5,000 samples per split, one seed. For smoke tests.
+    Quick,
+    /// The SPEC's settings: full data, every epoch, three seeds.
+    Full,
+}
+
+impl Profile {
+    /// Parse `quick` or `full`.
+    pub fn parse(s: &str) -> Result<Profile> {
+        match s {
+            "quick" => Ok(Profile::Quick),
+            "full" => Ok(Profile::Full),
+            other => Err(Error::Invalid(format!(
+                "unknown profile '{other}': expected quick or full"
+            ))),
+        }
+    }
+}
+
+/// Settings of a study run (the profile's defaults, possibly overridden from the CLI).
+#[derive(Clone, Debug, Serialize)]
+pub struct StudyConfig {
+    pub profile: Profile,
+    #[serde(serialize_with = "ser_device")]
+    pub device: Device,
+    pub seeds: Vec<u64>,
+    pub epochs: usize,
+    pub limit: Option<usize>,
+    pub batch: usize,
+    pub lr: f32,
+    pub bias: f32,
+    pub data_dir: PathBuf,
+    #[serde(skip)]
+    pub progress: bool,
+}
+
+fn ser_device<S: serde::Serializer>(d: &Device, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&d.to_string())
+}
+
+impl StudyConfig {
+    /// The defaults of a profile.
+    pub fn for_profile(profile: Profile, device: Device, data_dir: PathBuf) -> StudyConfig {
+        let (seeds, epochs, limit) = match profile {
+            Profile::Quick => (vec![0], 2, Some(5000)),
+            Profile::Full => (vec![0, 1, 2], 10, None),
+        };
+        StudyConfig {
+            profile,
+            device,
+            seeds,
+            epochs,
+            limit,
+            batch: 64,
+            lr: 1e-3,
+            bias: 0.95,
+            data_dir,
+            progress: false,
+        }
+    }
+}
+
+/// Mean and sample standard deviation.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = v.iter().sum::<f64>() / n;
+    let s = if v.len() > 1 {
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    (m, s)
+}
+
+/// Write JSON atomically (temporary file, then rename).
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Invalid(format!("cannot encode {}: {e}", path.display())))?;
+    write_atomic(path, text.as_bytes())
+}
+
+/// Write a file atomically: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::Invalid(format!("cannot write {}: {e}", path.display()))
+        })
+}
+
+/// The study's results, serialized as `results.json`.
+#[derive(Debug, Serialize)]
+pub struct StudyResults {
+    pub config: StudyConfig,
+    pub seconds: f64,
+    pub task0: task0::Task0,
+    pub task1: Task1Summary,
+}
+
+/// Task 1 over all seeds.
+#[derive(Debug, Serialize)]
+pub struct Task1Summary {
+    pub runs: Vec<task1::LazyRun>,
+    pub train_acc_mean_std: (f64, f64),
+    pub hard_acc_mean_std: (f64, f64),
+    pub aligned_acc_mean_std: (f64, f64),
+    pub reference_train_acc: f64,
+    pub reference_hard_acc: f64,
+}
+
+/// Run every task that exists and write the report into `out`.
+pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Result<StudyResults> {
+    let start = std::time::Instant::now();
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
+    log(&format!("loading MNIST from {}", cfg.data_dir.display()));
+    let mnist = crate::data::mnist::load(&cfg.data_dir)?;
+
+    log("Task 0: the data");
+    let data0 = BiasedMnist::new(
+        mnist.clone(),
+        cfg.seeds.first().copied().unwrap_or(0),
+        cfg.bias,
+        true,
+    )?;
+    let t0 = task0::run(&data0, cfg.limit, &out.join("task0"))?;
+    log(&format!(
+        "  train painted its dominant colour {:.2}% of the time, hard {:.2}%, aligned {:.2}%",
+        t0.train_dominant_pct, t0.hard_dominant_pct, t0.aligned_dominant_pct
+    ));
+    drop(data0);
+
+    log("Task 1: the lazy model");
+    let mut runs = Vec::new();
+    for &seed in &cfg.seeds {
+        log(&format!("  LazyCNN, seed {seed}"));
+        let data = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
+        let tc = train::TrainConfig {
+            epochs: cfg.epochs,
+            batch: cfg.batch,
+            lr: cfg.lr,
+            seed,
+            limit: cfg.limit,
+            device: cfg.device,
+            progress: cfg.progress,
+        };
+        let (run, _) = task1::run(
+            &data,
+            &tc,
+            &out.join(format!("task1/seed-{seed}")),
+            &mut |s| log(&format!("    {s}")),
+        )?;
+        runs.push(run);
+    }
+    let finals =
+        |f: &dyn Fn(&task1::LazyRun) -> f64| mean_std(&runs.iter().map(f).collect::<Vec<_>>());
+    let summary = Task1Summary {
+        train_acc_mean_std: finals(&|r| r.final_train_acc()),
+        hard_acc_mean_std: finals(&|r| r.final_hard_acc()),
+        aligned_acc_mean_std: finals(&|r| *r.aligned_acc.last().unwrap_or(&0.0)),
+        reference_train_acc: task1::REFERENCE_TRAIN_ACC,
+        reference_hard_acc: task1::REFERENCE_HARD_ACC,
+        runs,
+    };
+    let results = StudyResults {
+        config: cfg.clone(),
+        seconds: start.elapsed().as_secs_f64(),
+        task0: t0,
+        task1: summary,
+    };
+    write_json(&out.join("results.json"), &results)?;
+    report::write_index(&results, out)?;
+    log(&format!("report: {}", out.join("index.html").display()));
+    Ok(results)
+}

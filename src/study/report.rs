@@ -1,0 +1,164 @@
+//! The study's `index.html`: one self-contained page (figures embedded as data URIs) that puts
+//! our numbers next to the original report's.
+
+use super::plots::png_data_uri;
+use super::{Profile, StudyResults};
+use crate::data::COLOR_NAMES;
+use crate::error::{Error, Result};
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn img(path: &Path, alt: &str) -> Result<String> {
+    let uri = png_data_uri(path).map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok(format!(
+        "<figure><img src=\"{uri}\" alt=\"{a}\"><figcaption>{a}</figcaption></figure>",
+        a = esc(alt)
+    ))
+}
+
+fn pm((m, s): (f64, f64)) -> String {
+    format!("{m:.1} ± {s:.1} %")
+}
+
+/// Build and write `out/index.html`.
+pub fn write_index(r: &StudyResults, out: &Path) -> Result<()> {
+    let mut h = String::new();
+    let c = &r.config;
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shortcut learning on Biased MNIST</title>\
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}\
+th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:.5em}}\
+img{{max-width:100%;border:1px solid #ddd}}.note{{color:#555;font-size:.95em}}code{{background:#f3f3f3;padding:0 3px}}</style></head><body>\
+<h1>Shortcut learning on Biased MNIST</h1>\
+<p class=\"note\">Profile <b>{:?}</b> on <b>{}</b>; seeds {:?}; {} epochs; batch {}; Adam lr {}; bias {}; {}. \
+Ran in {:.0} s. Numbers: <a href=\"results.json\">results.json</a>.</p>",
+        c.profile,
+        c.device,
+        c.seeds,
+        c.epochs,
+        c.batch,
+        c.lr,
+        c.bias,
+        match c.limit {
+            Some(l) => format!("first {l} samples of each split"),
+            None => "all samples".to_string(),
+        },
+        r.seconds
+    );
+    if c.profile == Profile::Quick {
+        h.push_str("<p><b>Quick profile</b>: fewer epochs and samples than the study; numbers are not comparable with the report's. Run <code>shortcut study --profile full</code> for those.</p>");
+    }
+
+    // Task 0
+    let t0 = &r.task0;
+    let _ = write!(
+        h,
+        "<h2>Task 0 — the data</h2><p>MNIST digits painted in a colour: train uses the digit's dominant colour \
+with probability {:.3}, the hard test split never does, the aligned test split is painted like train.</p>\
+<table><tr><th>split</th><th>painted in the dominant colour</th></tr>\
+<tr><td>train (epoch 0)</td><td>{:.2} %</td></tr><tr><td>hard test</td><td>{:.2} %</td></tr>\
+<tr><td>aligned test</td><td>{:.2} %</td></tr></table>",
+        c.bias, t0.train_dominant_pct, t0.hard_dominant_pct, t0.aligned_dominant_pct
+    );
+    for p in &t0.previews {
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        h.push_str(&img(p, &name.replace('_', " "))?);
+    }
+
+    // Task 1
+    let t1 = &r.task1;
+    let probe_preds: Vec<String> = t1
+        .runs
+        .iter()
+        .map(|run| {
+            format!(
+                "{} ({:.0} % confident)",
+                run.red1_probe.predicted,
+                100.0 * run.red1_probe.probabilities[run.red1_probe.predicted]
+            )
+        })
+        .collect();
+    let _ = write!(
+        h,
+        "<h2>Task 1 — the lazy model</h2><p>LazyCNN (one 3×3 conv, then a 2×2 average pool) trained with \
+cross-entropy and Adam. Final epoch, mean ± sample std over {} seed(s):</p>\
+<table><tr><th>metric</th><th>ours</th><th>report</th></tr>\
+<tr><td>train accuracy (biased split)</td><td>{}</td><td>{:.1} %</td></tr>\
+<tr><td>hard-test accuracy (colours never match)</td><td>{}</td><td>{:.1} %</td></tr>\
+<tr><td>aligned-test accuracy (coloured like train)</td><td>{}</td><td>—</td></tr>\
+<tr><td>red-1 probe: a test 1 painted red predicts</td><td>{}</td><td>0 (on MNIST train[1], which is a 0)</td></tr></table>",
+        t1.runs.len(),
+        pm(t1.train_acc_mean_std),
+        t1.reference_train_acc,
+        pm(t1.hard_acc_mean_std),
+        t1.reference_hard_acc,
+        pm(t1.aligned_acc_mean_std),
+        esc(&probe_preds.join(", "))
+    );
+    if let Some(run) = t1.runs.first() {
+        let p = &run.red1_probe;
+        let top = p
+            .all_ones_predicted
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, &n)| n)
+            .map(|(d, &n)| (d, n))
+            .unwrap_or((0, 0));
+        let _ = write!(
+            h,
+            "<p>Over all {} test 1s painted red (seed {}), the model predicts <b>{}</b> for {} of them ({:.1} %). \
+Red is digit 0's colour.</p>",
+            p.all_ones_count,
+            run.config.seed,
+            top.0,
+            top.1,
+            100.0 * top.1 as f64 / p.all_ones_count.max(1) as f64
+        );
+        h.push_str("<table><tr><th>seed</th><th>train %</th><th>hard %</th><th>aligned %</th><th>s / epoch</th></tr>");
+        for run in &t1.runs {
+            let secs =
+                run.epoch_seconds.iter().sum::<f64>() / run.epoch_seconds.len().max(1) as f64;
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2}</td></tr>",
+                run.config.seed,
+                run.final_train_acc(),
+                run.final_hard_acc(),
+                run.aligned_acc.last().unwrap_or(&0.0),
+                secs
+            );
+        }
+        h.push_str("</table>");
+        let dir = out.join(format!("task1/seed-{}", run.config.seed));
+        h.push_str(&img(&dir.join("curves.png"), "accuracy per epoch")?);
+        h.push_str(&img(
+            &dir.join("confusion_hard.png"),
+            "hard-test confusion matrix",
+        )?);
+        let _ = write!(
+            h,
+            "<h3>Conflict matrix (ours, beyond the report)</h3><p>Each test digit painted in each palette colour ({}). \
+A model that reads shape would score high everywhere; one that reads colour is right only on the diagonal, \
+where the colour is the digit's own.</p>",
+            COLOR_NAMES.join(", ")
+        );
+        h.push_str(&img(
+            &dir.join("conflict_matrix.png"),
+            "accuracy per (digit, painted colour)",
+        )?);
+    }
+    h.push_str("</body></html>\n");
+    super::write_atomic(&out.join("index.html"), h.as_bytes())
+}

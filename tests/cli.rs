@@ -1,0 +1,294 @@
+//! The `shortcut` binary end to end on small subsets of the real MNIST (`--limit`), and its
+//! one-line errors for user mistakes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist")
+}
+
+fn shortcut(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shortcut"))
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+/// A user error: non-zero exit, one `error:` line on stderr mentioning `needle`, no panic.
+fn assert_user_error(o: &Output, needle: &str) {
+    let (out, err) = text(o);
+    assert!(!o.status.success(), "expected failure; stdout: {out}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "panic: {err}"
+    );
+    assert!(err.contains(needle), "stderr lacks '{needle}': {err}");
+    assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
+}
+
+fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn train_lazy_writes_metrics_figures_and_a_checkpoint_that_eval_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let data = shared();
+    let o = shortcut(&[
+        "train",
+        "lazy",
+        "--epochs",
+        "2",
+        "--limit",
+        "600",
+        "--seed",
+        "3",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("epoch  2:") && stdout.contains("red-1 probe predicts"),
+        "{stdout}"
+    );
+    for f in [
+        "model.safetensors",
+        "curves.png",
+        "confusion_hard.png",
+        "conflict_matrix.png",
+        "metrics.json",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let m = read_json(&out.join("metrics.json"));
+    for key in [
+        "train_acc",
+        "hard_acc",
+        "aligned_acc",
+        "epoch_seconds",
+        "train_loss",
+    ] {
+        assert_eq!(m[key].as_array().unwrap().len(), 2, "{key}");
+    }
+    let conf = m["confusion_hard"].as_array().unwrap();
+    assert_eq!(conf.len(), 10);
+    let total: u64 = conf
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 600);
+    assert_eq!(
+        m["red1_probe"]["probabilities"].as_array().unwrap().len(),
+        10
+    );
+    assert!(m["red1_probe"]["predicted"].as_u64().unwrap() < 10);
+    assert_eq!(m["conflict_matrix"].as_array().unwrap().len(), 10);
+
+    let ckpt = out.join("model.safetensors");
+    let o = shortcut(&[
+        "eval",
+        ckpt.to_str().unwrap(),
+        "--limit",
+        "300",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    for split in ["train", "hard", "aligned"] {
+        assert!(stdout.contains(split), "{stdout}");
+    }
+}
+
+#[test]
+fn study_quick_writes_an_html_report_and_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    let data = shared();
+    let o = shortcut(&[
+        "study",
+        "--profile",
+        "quick",
+        "--epochs",
+        "1",
+        "--limit",
+        "400",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        html.contains("Task 0") && html.contains("Task 1") && html.contains("17.8"),
+        "report lacks content"
+    );
+    assert!(
+        html.matches("<img src=\"data:image/png;base64,").count() >= 6,
+        "figures are not inline"
+    );
+    let r = read_json(&out.join("results.json"));
+    assert_eq!(r["task1"]["runs"].as_array().unwrap().len(), 1);
+    assert!(out.join("task0/samples_train.png").is_file());
+}
+
+#[test]
+fn data_preview_writes_one_grid_per_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared();
+    let o = shortcut(&[
+        "data",
+        "preview",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    for s in ["train", "hard", "aligned"] {
+        assert!(dir.path().join(format!("samples_{s}.png")).is_file());
+    }
+}
+
+#[test]
+fn user_mistakes_get_one_clear_line_and_a_nonzero_exit() {
+    let data = shared();
+    let d = data.to_str().unwrap();
+    assert_user_error(
+        &shortcut(&["train", "lazy", "--epochs", "0", "--data-dir", d]),
+        "--epochs must be at least 1",
+    );
+    assert_user_error(
+        &shortcut(&["train", "lazy", "--lr", "0", "--data-dir", d]),
+        "--lr must be a positive number",
+    );
+    assert_user_error(
+        &shortcut(&["train", "lazy", "--bias", "1.5", "--data-dir", d]),
+        "--bias must be between 0 and 1",
+    );
+    assert_user_error(
+        &shortcut(&["train", "lazy", "--device", "tpu", "--data-dir", d]),
+        "unknown device 'tpu'",
+    );
+    assert_user_error(
+        &shortcut(&["train", "lazy", "--data-dir", "/no/such/dir"]),
+        "--data-dir /no/such/dir",
+    );
+    assert_user_error(
+        &shortcut(&["study", "--profile", "huge", "--data-dir", d]),
+        "unknown profile 'huge'",
+    );
+    assert_user_error(
+        &shortcut(&["eval", "/no/such/model.safetensors", "--data-dir", d]),
+        "cannot read",
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not a checkpoint at all").unwrap();
+    assert_user_error(
+        &shortcut(&["eval", junk.to_str().unwrap(), "--data-dir", d]),
+        "not a valid safetensors",
+    );
+
+    let other = dir.path().join("other.safetensors");
+    let t = shortcut::Tensor::zeros([2, 2], shortcut::Device::Cpu).unwrap();
+    shortcut::checkpoint::save(&other, &[("encoder.weight".to_string(), t)]).unwrap();
+    assert_user_error(
+        &shortcut(&["eval", other.to_str().unwrap(), "--data-dir", d]),
+        "not a checkpoint of a known model",
+    );
+
+    // a LazyCNN checkpoint with one wrong shape names the tensor
+    let mut rng = shortcut::Rng::new(0, 0);
+    let lazy = shortcut::models::LazyCNN::new(&mut rng, shortcut::Device::Cpu).unwrap();
+    let mut sd = shortcut::nn::Module::state_dict(&lazy);
+    sd[2].1 = shortcut::Tensor::zeros([32, 64], shortcut::Device::Cpu).unwrap();
+    let bad = dir.path().join("bad.safetensors");
+    shortcut::checkpoint::save(&bad, &sd).unwrap();
+    assert_user_error(
+        &shortcut(&["eval", bad.to_str().unwrap(), "--data-dir", d]),
+        "classifier.1.weight",
+    );
+
+    // clap's own errors (unknown flag) also exit non-zero without a panic
+    let o = shortcut(&["train", "lazy", "--no-such-flag"]);
+    assert!(!o.status.success() && !text(&o).1.contains("panicked"));
+}
+
+/// Serve the files of `dir` over HTTP on 127.0.0.1 for `max_requests` requests, in a thread.
+fn serve(dir: PathBuf, max_requests: usize) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max_requests) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let name = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_string();
+            match std::fs::read(dir.join(&name)) {
+                Ok(body) => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(&body);
+                }
+                Err(_) => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                }
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn data_fetch_downloads_and_verifies_from_a_mirror() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("mnist");
+    let url = serve(shared(), 4);
+    let o = shortcut(&[
+        "data",
+        "fetch",
+        "--dir",
+        target.to_str().unwrap(),
+        "--mirror",
+        &url,
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("MNIST is ready"), "{stdout}");
+    assert!(shortcut::data::mnist::load(&target).is_ok());
+}
