@@ -66,5 +66,37 @@ fn train_step(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, train_step);
+/// Inference throughput of LazyCNN on data already in memory (as the PyTorch reference
+/// measures it): forward passes under `no_grad` over 10,000 images in batches of 128.
+/// Criterion's "elem/s" column reads as images/s.
+fn inference(c: &mut Criterion) {
+    let mut rng = Rng::new(0, 0);
+    let lazy = LazyCNN::new(&mut rng, Device::Cpu).unwrap();
+    let n = 10_000;
+    let batches: Vec<Tensor> = (0..n)
+        .step_by(128)
+        .map(|s| {
+            let b = 128.min(n - s);
+            Tensor::rand_uniform([b, 3, 28, 28], 0.0, 1.0, &mut rng, Device::Cpu).unwrap()
+        })
+        .collect();
+    let mut group = c.benchmark_group("inference/cpu");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function("lazy_cnn_10k_images_batch128", |b| {
+        b.iter(|| {
+            shortcut::no_grad(|| {
+                for x in &batches {
+                    lazy.forward(x).unwrap().argmax(1).unwrap();
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, train_step, inference);
 criterion_main!(benches);

@@ -94,3 +94,54 @@ fn conv2d_backward_weight_is_deterministic() {
         assert_eq!(a, cpu::conv2d_bwd_weight(&g, &x, &args));
     }
 }
+
+#[test]
+fn max_pool_2x2_fast_path_matches_a_direct_computation() {
+    use shortcut::ops::PoolParams;
+    use shortcut::Tensor;
+    // odd sizes drop the last row/column; a tie must go to the first element, a NaN must win
+    let mut v: Vec<f32> = common::uniform(&[2, 3, 9, 7], -1.0, 1.0, 4)
+        .to_vec()
+        .unwrap();
+    v[1] = v[0] + 5.0;
+    v[7] = v[1]; // ties with v[1] (same window: rows 0–1, columns 0–1): v[1] must win
+    v[30] = f32::NAN;
+    let x = Tensor::from_vec(v.clone(), [2, 3, 9, 7], shortcut::Device::Cpu)
+        .unwrap()
+        .requires_grad_(true)
+        .unwrap();
+    let y = x.max_pool2d(PoolParams::new(2, 2, 0)).unwrap();
+    y.sum_all().unwrap().backward().unwrap();
+    let (got, grad) = (y.to_vec().unwrap(), x.grad().unwrap().to_vec().unwrap());
+    assert_eq!(got.len(), 2 * 3 * 4 * 3);
+    let mut want_grad = vec![0.0f32; v.len()];
+    for p in 0..6 {
+        for oy in 0..4 {
+            for ox in 0..3 {
+                let idx = [
+                    (2 * oy) * 7 + 2 * ox,
+                    (2 * oy) * 7 + 2 * ox + 1,
+                    (2 * oy + 1) * 7 + 2 * ox,
+                    (2 * oy + 1) * 7 + 2 * ox + 1,
+                ];
+                let mut best = idx[0];
+                for &j in &idx[1..] {
+                    let (a, b) = (v[p * 63 + j], v[p * 63 + best]);
+                    if a > b || (a.is_nan() && !b.is_nan()) {
+                        best = j;
+                    }
+                }
+                let (g, w) = (got[(p * 4 + oy) * 3 + ox], v[p * 63 + best]);
+                assert!(
+                    g == w || (g.is_nan() && w.is_nan()),
+                    "plane {p} ({oy},{ox}): {g} vs {w}"
+                );
+                want_grad[p * 63 + best] += 1.0;
+            }
+        }
+    }
+    assert_eq!(
+        grad, want_grad,
+        "the gradient must go to the first maximum of each window"
+    );
+}

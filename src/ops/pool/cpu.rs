@@ -61,6 +61,10 @@ pub fn max_pool2d_fwd(x: &[f32], a: &PoolArgs) -> (Vec<f32>, Vec<f32>) {
         .enumerate()
         .for_each(|(pl, (yp, ip))| {
             let xp = &x[pl * in_sz..(pl + 1) * in_sz];
+            if d.kh == 2 && d.kw == 2 && d.sh == 2 && d.sw == 2 && d.ph == 0 && d.pw == 0 {
+                max_pool_2x2(xp, d.w, d.oh, d.ow, yp, ip);
+                return;
+            }
             for oy in 0..d.oh {
                 let (y0, y1) = window(oy, d.sh, d.ph, d.kh, d.h);
                 for ox in 0..d.ow {
@@ -83,6 +87,34 @@ pub fn max_pool2d_fwd(x: &[f32], a: &PoolArgs) -> (Vec<f32>, Vec<f32>) {
             }
         });
     (y, idx)
+}
+
+/// The common 2×2, stride-2 window: rows 2·oy and 2·oy + 1, columns 2·ox and 2·ox + 1, compared
+/// in the order (top-left, top-right, bottom-left, bottom-right) so the first maximum wins ties,
+/// and a NaN wins like in the general loop.
+fn max_pool_2x2(xp: &[f32], w: usize, oh: usize, ow: usize, yp: &mut [f32], ip: &mut [f32]) {
+    for oy in 0..oh {
+        let r0 = &xp[2 * oy * w..2 * oy * w + 2 * ow];
+        let r1 = &xp[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
+        let (yr, ir) = (
+            &mut yp[oy * ow..(oy + 1) * ow],
+            &mut ip[oy * ow..(oy + 1) * ow],
+        );
+        for ox in 0..ow {
+            let cand = [r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]];
+            let mut best = cand[0];
+            let mut k = 0;
+            for (j, &v) in cand.iter().enumerate().skip(1) {
+                if v > best || (v.is_nan() && !best.is_nan()) {
+                    best = v;
+                    k = j;
+                }
+            }
+            yr[ox] = best;
+            let (dy, dx) = (k / 2, k % 2);
+            ir[ox] = ((2 * oy + dy) * w + 2 * ox + dx) as f32;
+        }
+    }
 }
 
 /// `max_pool2d_bwd_f32`: dx[idx] += g (within each plane, in output order).
