@@ -58,7 +58,7 @@ pub fn write_previews(data: &BiasedMnist, out: &Path, cols: usize) -> Result<Vec
             28,
             10,
             cols,
-            3,
+            2,
             Some(&labels),
             Some(&title),
         )
