@@ -200,3 +200,20 @@ fn shape_and_device_errors_are_values_not_panics() {
     assert!(a.index_select(&[9]).is_err());
     assert!(a.permute(&[0, 0]).is_err());
 }
+
+#[test]
+fn reductions_over_everything_and_over_an_axis() {
+    let x = t(vec![1.0, 7.0, 3.0, 7.0, -2.0, 0.5], &[2, 3]);
+    assert_eq!(x.sum_all().unwrap().to_scalar().unwrap(), 16.5);
+    assert_eq!(x.mean_all().unwrap().to_scalar().unwrap(), 2.75);
+    assert_eq!(x.max_all().unwrap().to_scalar().unwrap(), 7.0);
+    // first maximum wins ties
+    assert_eq!(x.argmax_all().unwrap().to_scalar().unwrap(), 1.0);
+    assert_eq!(x.argmax(1).unwrap().to_vec().unwrap(), vec![1.0, 0.0]);
+    assert_eq!(x.argmax(0).unwrap().to_vec().unwrap(), vec![1.0, 0.0, 0.0]);
+    assert_eq!(
+        x.sum(0, false).unwrap().to_vec().unwrap(),
+        vec![8.0, 5.0, 3.5]
+    );
+    assert_eq!(x.max(-1, true).unwrap().dims(), &[2, 1]);
+}

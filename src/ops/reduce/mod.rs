@@ -103,6 +103,11 @@ impl Tensor {
         self.reshape([self.numel()])?.max(0, false)
     }
 
+    /// Flat index of the (first) maximum of all elements, as a rank-0 f32 tensor.
+    pub fn argmax_all(&self) -> Result<Tensor> {
+        self.reshape([self.numel()])?.argmax(0)
+    }
+
     /// Index of the (first) maximum along `axis`, as f32 values (not differentiable).
     pub fn argmax(&self, axis: isize) -> Result<Tensor> {
         let ax = normalize_axis("argmax", axis, self.rank())?;
