@@ -314,18 +314,7 @@ impl Tensor {
 
     /// A tensor sharing this one's data but cut from the graph: no gradient flows through it.
     pub fn detach(&self) -> Tensor {
-        Tensor(Arc::new(Inner {
-            id: TensorId::fresh(),
-            shape: self.0.shape.clone(),
-            device: self.0.device,
-            storage: RwLock::new(self.storage()),
-            requires_grad: AtomicBool::new(false),
-            grad_fn: None,
-            grad: Mutex::new(None),
-            retains_grad: AtomicBool::new(false),
-            hooks: HookList::default(),
-            name: Mutex::new(None),
-        }))
+        Tensor::from_shared(self.storage(), self.shape().clone())
     }
 
     /// Back-propagate from this scalar (one-element) tensor: ∂self/∂self = 1.
