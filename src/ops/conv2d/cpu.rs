@@ -242,6 +242,10 @@ pub fn conv2d_bwd_input(g: &[f32], w: &[f32], a: &Conv2dArgs) -> Vec<f32> {
 }
 
 /// `conv2d_bwd_weight_f32`: dw = Σ_n g_n · col_nᵀ, in fixed batch ranges (deterministic).
+///
+/// We accumulate the transpose, dwᵀ (K×O) = Σ_n col_n · g_nᵀ: the GEMM then reads the patch
+/// matrix as a plain (untransposed) operand and only has to transpose g_n (O×P), which is
+/// K/O times smaller than col_n; one small transpose at the end gives dw.
 pub fn conv2d_bwd_weight(g: &[f32], x: &[f32], a: &Conv2dArgs) -> Vec<f32> {
     let d = Dims::of(a);
     let (k, p) = (d.k(), d.p());
@@ -251,27 +255,30 @@ pub fn conv2d_bwd_weight(g: &[f32], x: &[f32], a: &Conv2dArgs) -> Vec<f32> {
     let partials: Vec<Vec<f32>> = (0..parts)
         .into_par_iter()
         .map(|t| {
-            let mut dw = vec![0.0f32; d.o * k];
+            let mut dwt = vec![0.0f32; k * d.o];
             let (lo, hi) = (t * n / parts, (t + 1) * n / parts);
             for i in lo..hi {
                 let gn = &g[i * d.o * p..(i + 1) * d.o * p];
                 let xn = &x[i * in_sz..(i + 1) * in_sz];
                 if d.is_pointwise() {
-                    sgemm_st(d.o, k, p, 1.0, gn, p, false, xn, p, true, 1.0, &mut dw, k);
+                    sgemm_st(k, d.o, p, 1.0, xn, p, false, gn, p, true, 1.0, &mut dwt, d.o);
                 } else {
                     with_col(k * p, |col| {
                         im2col(xn, &d, col);
-                        sgemm_st(d.o, k, p, 1.0, gn, p, false, col, p, true, 1.0, &mut dw, k);
+                        sgemm_st(k, d.o, p, 1.0, col, p, false, gn, p, true, 1.0, &mut dwt, d.o);
                     });
                 }
             }
-            dw
+            dwt
         })
         .collect();
+    // dw[o][r] = Σ_parts dwt[r][o], summed in part order
     let mut out = take_zeroed(d.o * k);
     for part in &partials {
-        for (o, v) in out.iter_mut().zip(part) {
-            *o += v;
+        for r in 0..k {
+            for o in 0..d.o {
+                out[o * k + r] += part[r * d.o + o];
+            }
         }
     }
     out
