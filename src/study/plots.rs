@@ -1,7 +1,7 @@
 //! The study's figures as PNG files: line charts (training curves), annotated heatmaps
 //! (confusion and conflict matrices) and image grids (dataset samples), drawn with `plotters`.
 //!
-//! Text is rendered with a font embedded in the binary (DejaVu Sans Mono, `assets/fonts/`, under
+//! Text is rendered with a font embedded in the binary (DejaVu Sans, `assets/fonts/`, under
 //! its free licence), so figures look the same on machines without system fonts.
 
 use base64::Engine;
@@ -23,7 +23,7 @@ impl std::fmt::Display for PlotError {
 impl std::error::Error for PlotError {}
 
 const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static FONT_OK: OnceLock<bool> = OnceLock::new();
 
 fn ensure_font() -> Result<(), PlotError> {
