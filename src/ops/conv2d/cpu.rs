@@ -261,11 +261,15 @@ pub fn conv2d_bwd_weight(g: &[f32], x: &[f32], a: &Conv2dArgs) -> Vec<f32> {
                 let gn = &g[i * d.o * p..(i + 1) * d.o * p];
                 let xn = &x[i * in_sz..(i + 1) * in_sz];
                 if d.is_pointwise() {
-                    sgemm_st(k, d.o, p, 1.0, xn, p, false, gn, p, true, 1.0, &mut dwt, d.o);
+                    sgemm_st(
+                        k, d.o, p, 1.0, xn, p, false, gn, p, true, 1.0, &mut dwt, d.o,
+                    );
                 } else {
                     with_col(k * p, |col| {
                         im2col(xn, &d, col);
-                        sgemm_st(k, d.o, p, 1.0, col, p, false, gn, p, true, 1.0, &mut dwt, d.o);
+                        sgemm_st(
+                            k, d.o, p, 1.0, col, p, false, gn, p, true, 1.0, &mut dwt, d.o,
+                        );
                     });
                 }
             }
