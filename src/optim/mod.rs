@@ -16,8 +16,14 @@ use crate::error::Result;
 pub trait Optimizer {
     /// Apply one update to every parameter that has a gradient.
     fn step(&mut self) -> Result<()>;
+    /// The parameters this optimizer updates.
+    fn params(&self) -> &[crate::tensor::Tensor];
     /// Clear the gradients of all managed parameters.
-    fn zero_grad(&self);
+    fn zero_grad(&self) {
+        for p in self.params() {
+            p.zero_grad();
+        }
+    }
     /// The current learning rate.
     fn lr(&self) -> f32;
     /// Change the learning rate (schedules).

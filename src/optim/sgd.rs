@@ -77,10 +77,8 @@ impl Optimizer for Sgd {
         Ok(())
     }
 
-    fn zero_grad(&self) {
-        for p in &self.params {
-            p.zero_grad();
-        }
+    fn params(&self) -> &[Tensor] {
+        &self.params
     }
 
     fn lr(&self) -> f32 {
