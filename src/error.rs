@@ -32,6 +32,10 @@ pub enum Error {
     OutOfMemory { device: String, msg: String },
 
     /// Something about automatic differentiation was used wrongly.
+    /// A device backend failed (a kernel that does not compile, a lost device, …).
+    #[error("device error: {0}")]
+    Device(String),
+
     #[error("autograd: {0}")]
     Autograd(String),
 

@@ -32,7 +32,7 @@ enum Command {
         /// quick (smoke run: 2 epochs, 5,000 samples, one seed) or full (the study's settings).
         #[arg(long, default_value = "full")]
         profile: String,
-        /// cpu or auto.
+        /// cpu, wgpu, or auto (a hardware GPU adapter if there is one, else the CPU).
         #[arg(long, default_value = "auto")]
         device: String,
         /// Output folder.
@@ -93,7 +93,7 @@ enum TrainModel {
         lr: f32,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// cpu or auto.
+        /// cpu, wgpu, or auto (a hardware GPU adapter if there is one, else the CPU).
         #[arg(long, default_value = "auto")]
         device: String,
         /// Output folder (default: runs/lazy-seed<SEED>).
@@ -200,6 +200,18 @@ fn check_bias(bias: f32) -> Result<()> {
     Ok(())
 }
 
+/// The Vulkan loader and Mesa print "XDG_RUNTIME_DIR is invalid or not set" on every adapter
+/// query when the variable is missing (containers, CI); give them a private folder instead.
+/// Runs first thing in `main`, before any thread exists.
+fn quiet_vulkan_loader() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join("shortcut-xdg-runtime");
+        if std::fs::create_dir_all(&dir).is_ok() {
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Devices { device } => {
@@ -209,8 +221,20 @@ fn run(cli: Cli) -> Result<()> {
                 shortcut::device::cpu::num_threads()
             ));
             say("cuda: not in this build yet");
-            say("wgpu: not in this build yet");
-            say(&format!("--device {device} selects: {d}"));
+            let adapters = shortcut::device::wgpu::adapters::list();
+            if adapters.is_empty() {
+                say(
+                    "wgpu: no adapter (install a Vulkan driver, e.g. Debian's mesa-vulkan-drivers)",
+                );
+            }
+            for (i, a) in adapters.iter().enumerate() {
+                let tag = if i == 0 { " ← --device wgpu" } else { "" };
+                say(&format!(
+                    "wgpu: {}{tag}",
+                    shortcut::device::wgpu::describe(&a.info)
+                ));
+            }
+            say(&format!("--device {device} selects: {}", d.describe()));
             Ok(())
         }
         Command::Data {
@@ -264,7 +288,7 @@ fn run(cli: Cli) -> Result<()> {
             cfg.validate()?;
             let d = load_data(&data, seed, bias, !fixed_colors)?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/lazy-seed{seed}")));
-            say(&format!("training LazyCNN on {} (seed {seed}, {epochs} epochs, batch {batch}, lr {lr}) → {}", cfg.device, out.display()));
+            say(&format!("training LazyCNN on {} (seed {seed}, {epochs} epochs, batch {batch}, lr {lr}) → {}", cfg.device.describe(), out.display()));
             let (run, _) = study::task1::run(&d, &cfg, &out, &mut |s| say(s))?;
             let p = &run.red1_probe;
             say(&format!(
@@ -366,6 +390,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    quiet_vulkan_loader();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

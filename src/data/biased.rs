@@ -33,9 +33,11 @@
 //! every evaluation sees the same images.
 
 use super::mnist::{Mnist, MnistSplit, PIXELS};
-use crate::device::Device;
+use crate::device::wgpu::{gpu, GpuBuffer};
+use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::rng::pcg4d;
+use crate::shape::Shape;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -183,6 +185,31 @@ pub struct BiasedMnist {
     /// Re-draw train colours and noise every epoch (default) or keep epoch 0's.
     pub redraw_per_epoch: bool,
     stripe: [f32; 28],
+    /// The splits' pixels and the colour tables on the WebGPU device, uploaded on first use.
+    gpu: std::sync::Mutex<Option<std::sync::Arc<GpuData>>>,
+}
+
+/// What the `colorize_fwd_f32` shader reads besides the batch's indices.
+struct GpuData {
+    train: GpuBuffer,
+    test: GpuBuffer,
+    /// palette (10 × 3), stripe (28), g/255 for g = 0..255 — computed here, so the shader
+    /// multiplies exactly the numbers the CPU does.
+    consts: GpuBuffer,
+}
+
+/// The shader's parameters (`ColorizeArgs` in `shaders/biased_mnist.wgsl`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct ColorizeArgs {
+    key: [u32; 4],
+    count: u32,
+    hard: u32,
+    threshold: u32,
+    always: u32,
+    color: u32,
+    noise: u32,
+    _pad: [u32; 2],
 }
 
 impl BiasedMnist {
@@ -199,6 +226,7 @@ impl BiasedMnist {
             bias,
             redraw_per_epoch,
             stripe: stripe(),
+            gpu: std::sync::Mutex::new(None),
         })
     }
 
@@ -327,6 +355,74 @@ impl BiasedMnist {
         }
     }
 
+    /// The device copies of both MNIST splits and the colour tables (uploaded once).
+    fn gpu_data(&self) -> Result<std::sync::Arc<GpuData>> {
+        let mut slot = self.gpu.lock().unwrap();
+        if let Some(d) = slot.as_ref() {
+            return Ok(d.clone());
+        }
+        let g = gpu()?;
+        let mut consts: Vec<f32> = PALETTE.iter().flatten().copied().collect();
+        consts.extend_from_slice(&self.stripe);
+        consts.extend((0..256).map(|v| v as f32 / 255.0));
+        let d = std::sync::Arc::new(GpuData {
+            train: g.upload(&self.mnist.train.images)?,
+            test: g.upload(&self.mnist.test.images)?,
+            consts: g.upload(&consts)?,
+        });
+        *slot = Some(d.clone());
+        Ok(d)
+    }
+
+    /// `colorize_fwd_f32`: the batch painted on the WebGPU device, pixel for pixel the CPU's
+    /// draws (the colour, stripe and noise words are the same pcg4d outputs; values agree to
+    /// within one rounding, as the GPU may fuse the final multiply-add).
+    fn batch_wgpu(
+        &self,
+        split: Split,
+        key: &[u32; 4],
+        indices: &[usize],
+        labels: &[usize],
+        paint: Paint,
+    ) -> Result<Tensor> {
+        let g = gpu()?;
+        let data = self.gpu_data()?;
+        let gray = match split {
+            Split::Train => &data.train,
+            Split::Hard | Split::Aligned => &data.test,
+        };
+        let out = g.alloc(indices.len() * IMAGE_LEN)?;
+        if !indices.is_empty() {
+            let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+            let lab: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
+            let (ib, lb) = (g.upload(&idx)?, g.upload(&lab)?);
+            // dominant ⇔ b0 < bias·2³² ⇔ b0 < ⌈bias·2³²⌉ for an integer b0
+            let t = (self.bias as f64 * 4_294_967_296.0).ceil();
+            let always = t >= 4_294_967_296.0;
+            let args = ColorizeArgs {
+                key: *key,
+                count: indices.len() as u32,
+                hard: (split == Split::Hard) as u32,
+                threshold: if always { 0 } else { t as u32 },
+                always: always as u32,
+                color: paint.color.map_or(u32::MAX, |c| c as u32),
+                noise: paint.noise as u32,
+                _pad: [0; 2],
+            };
+            g.launch_1d(
+                "biased_mnist",
+                "colorize_fwd_f32",
+                &args,
+                &[gray, &ib, &lb, &data.consts, &out],
+                indices.len() * (IMAGE_LEN / 4),
+            )?;
+        }
+        Ok(Tensor::from_storage(
+            Storage::Wgpu(out),
+            Shape::new([indices.len(), 3, 28, 28]),
+        ))
+    }
+
     /// A batch of coloured images [B, 3, 28, 28] and their labels, coloured in parallel.
     pub fn batch(
         &self,
@@ -344,11 +440,15 @@ impl BiasedMnist {
             )));
         }
         let key = self.key(split, epoch);
+        let labels: Vec<usize> = indices.iter().map(|&i| self.label(split, i)).collect();
+        if device == Device::Wgpu {
+            let x = self.batch_wgpu(split, &key, indices, &labels, paint)?;
+            return Ok((x, labels));
+        }
         let mut data = crate::device::cpu::take(indices.len() * IMAGE_LEN);
         data.par_chunks_mut(IMAGE_LEN)
             .zip(indices.par_iter())
             .for_each(|(out, &i)| self.colorize_with_key(&key, split, i, paint, out));
-        let labels = indices.iter().map(|&i| self.label(split, i)).collect();
         Ok((
             Tensor::from_vec(data, [indices.len(), 3, 28, 28], device)?,
             labels,

@@ -11,6 +11,7 @@
 //!   [`Error`], never as a panic.
 
 pub mod cpu;
+pub mod wgpu;
 
 use crate::error::{Error, Result};
 use std::fmt;
@@ -20,21 +21,54 @@ use std::fmt;
 pub enum Device {
     /// The host CPU: our own multi-threaded kernels (rayon) in `src/ops/<op>/cpu.rs`.
     Cpu,
+    /// A WebGPU adapter (Vulkan, Metal, DX12): our WGSL shaders in `shaders/`, launched from
+    /// `src/ops/<op>/wgpu.rs`. One adapter per process, chosen by [`wgpu::adapters`].
+    Wgpu,
 }
 
 impl Device {
-    /// Parse a user's device choice. `auto` picks the best available device: CUDA, then a
-    /// hardware wgpu adapter, then the CPU (only the CPU exists in this build).
+    /// Parse a user's device choice. `auto` picks the best available device: CUDA (not in this
+    /// build yet), then a *hardware* wgpu adapter, then the CPU — never a software Vulkan
+    /// driver, which our CPU kernels outrun. `wgpu` takes the best adapter there is, software
+    /// included, and fails with a clear error when there is none.
     pub fn parse(name: &str) -> Result<Device> {
         match name.trim().to_ascii_lowercase().as_str() {
-            "cpu" | "auto" => Ok(Device::Cpu),
-            "cuda" | "wgpu" => Err(Error::DeviceUnavailable {
+            "cpu" => Ok(Device::Cpu),
+            "auto" => {
+                let hardware = wgpu::adapters::list()
+                    .first()
+                    .is_some_and(|c| wgpu::adapters::is_hardware(&c.info));
+                if hardware && wgpu::available() {
+                    Ok(Device::Wgpu)
+                } else {
+                    Ok(Device::Cpu)
+                }
+            }
+            "wgpu" => {
+                wgpu::gpu()?;
+                Ok(Device::Wgpu)
+            }
+            "cuda" => Err(Error::DeviceUnavailable {
                 device: name.to_string(),
-                reason: "this build has no such backend yet; use --device cpu".into(),
+                reason: "this build has no CUDA backend yet; use --device wgpu or cpu".into(),
             }),
             other => Err(Error::Invalid(format!(
-                "unknown device '{other}': expected one of cpu, auto"
+                "unknown device '{other}': expected one of cpu, wgpu, auto"
             ))),
+        }
+    }
+
+    /// A one-line description of the hardware behind this device.
+    pub fn describe(&self) -> String {
+        match self {
+            Device::Cpu => format!(
+                "cpu ({} threads, our own kernels)",
+                rayon::current_num_threads()
+            ),
+            Device::Wgpu => match wgpu::gpu() {
+                Ok(g) => format!("wgpu: {}", g.describe()),
+                Err(e) => format!("wgpu: {e}"),
+            },
         }
     }
 
@@ -43,6 +77,7 @@ impl Device {
     pub fn synchronize(&self) -> Result<()> {
         match self {
             Device::Cpu => Ok(()),
+            Device::Wgpu => wgpu::gpu()?.synchronize(),
         }
     }
 }
@@ -51,6 +86,7 @@ impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Device::Cpu => f.write_str("cpu"),
+            Device::Wgpu => f.write_str("wgpu"),
         }
     }
 }
@@ -60,6 +96,8 @@ impl fmt::Display for Device {
 pub enum Storage {
     /// Host memory, recycled through the CPU buffer pool when dropped.
     Cpu(cpu::CpuBuffer),
+    /// A WebGPU buffer, recycled through the wgpu buffer pool when dropped.
+    Wgpu(wgpu::GpuBuffer),
 }
 
 impl Storage {
@@ -72,6 +110,7 @@ impl Storage {
     pub fn from_host(device: Device, data: Vec<f32>) -> Result<Storage> {
         match device {
             Device::Cpu => Ok(Storage::Cpu(data.into())),
+            Device::Wgpu => Ok(Storage::Wgpu(wgpu::gpu()?.upload(&data)?)),
         }
     }
 
@@ -79,6 +118,7 @@ impl Storage {
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Wgpu(_) => Device::Wgpu,
         }
     }
 
@@ -86,6 +126,7 @@ impl Storage {
     pub fn len(&self) -> usize {
         match self {
             Storage::Cpu(v) => v.len(),
+            Storage::Wgpu(b) => b.len(),
         }
     }
 
@@ -98,6 +139,7 @@ impl Storage {
     pub fn to_host(&self) -> Result<Vec<f32>> {
         match self {
             Storage::Cpu(v) => Ok(v.to_vec()),
+            Storage::Wgpu(b) => wgpu::gpu()?.download(b),
         }
     }
 
@@ -106,6 +148,7 @@ impl Storage {
     pub fn cpu(&self) -> Result<&[f32]> {
         match self {
             Storage::Cpu(v) => Ok(v),
+            other => Err(not_on(other, "cpu")),
         }
     }
 
@@ -113,6 +156,30 @@ impl Storage {
     pub fn cpu_mut(&mut self) -> Result<&mut [f32]> {
         match self {
             Storage::Cpu(v) => Ok(v),
+            other => Err(not_on(other, "cpu")),
         }
     }
+
+    /// The buffer of a wgpu storage; an error for any other device.
+    pub fn wgpu(&self) -> Result<&wgpu::GpuBuffer> {
+        match self {
+            Storage::Wgpu(b) => Ok(b),
+            other => Err(not_on(other, "wgpu")),
+        }
+    }
+
+    /// The buffer of a wgpu storage, for in-place kernels (optimizer steps).
+    pub fn wgpu_mut(&mut self) -> Result<&mut wgpu::GpuBuffer> {
+        match self {
+            Storage::Wgpu(b) => Ok(b),
+            other => Err(not_on(other, "wgpu")),
+        }
+    }
+}
+
+fn not_on(s: &Storage, want: &str) -> Error {
+    Error::Device(format!(
+        "a kernel for {want} was handed {} storage (an op forgot a device check)",
+        s.device()
+    ))
 }

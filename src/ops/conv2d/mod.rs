@@ -23,6 +23,7 @@
 
 pub mod cpu;
 pub mod reference;
+pub mod wgpu;
 
 use super::same_device;
 use crate::autograd::record;
@@ -178,6 +179,13 @@ impl Tensor {
                 };
                 Storage::from_cpu(cpu::conv2d_fwd(sx.cpu()?, sw.cpu()?, b, &args))
             }
+            Device::Wgpu => {
+                let b = match &sb {
+                    Some(s) => Some(s.wgpu()?),
+                    None => None,
+                };
+                Storage::Wgpu(wgpu::conv2d_fwd(sx.wgpu()?, sw.wgpu()?, b, &args)?)
+            }
         };
         Ok(record(
             "conv2d",
@@ -216,6 +224,7 @@ pub fn conv2d_bwd_input(g: &Tensor, w: &Tensor, args: &Conv2dArgs) -> Result<Ten
     let (sg, sw) = (g.storage(), w.storage());
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_input(sg.cpu()?, sw.cpu()?, args)),
+        Device::Wgpu => Storage::Wgpu(wgpu::conv2d_bwd_input(sg.wgpu()?, sw.wgpu()?, args)?),
     };
     let a = args;
     let shape = Shape::new([a.n as usize, a.c_in as usize, a.h as usize, a.w as usize]);
@@ -228,6 +237,7 @@ pub fn conv2d_bwd_weight(g: &Tensor, x: &Tensor, args: &Conv2dArgs) -> Result<Te
     let (sg, sx) = (g.storage(), x.storage());
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_weight(sg.cpu()?, sx.cpu()?, args)),
+        Device::Wgpu => Storage::Wgpu(wgpu::conv2d_bwd_weight(sg.wgpu()?, sx.wgpu()?, args)?),
     };
     let a = args;
     let shape = Shape::new([
@@ -248,6 +258,7 @@ pub fn conv2d_bwd_bias(g: &Tensor) -> Result<Tensor> {
     let sg = g.storage();
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_bias(sg.cpu()?, n, o, oh * ow)),
+        Device::Wgpu => Storage::Wgpu(wgpu::conv2d_bwd_bias(sg.wgpu()?, n, o, oh * ow)?),
     };
     Ok(Tensor::from_storage(storage, Shape::new([o])))
 }

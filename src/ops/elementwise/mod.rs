@@ -18,6 +18,7 @@
 //! Comparisons (`gt`, `lt`, …) return 0/1 masks and are not differentiable.
 
 pub mod cpu;
+pub mod wgpu;
 
 use super::same_device;
 use crate::autograd::record;
@@ -148,6 +149,14 @@ fn binary_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Shape) -> Result<St
             b.dims(),
             out.dims(),
         ))),
+        Device::Wgpu => Ok(Storage::Wgpu(wgpu::binary(
+            op,
+            sa.wgpu()?,
+            a.dims(),
+            sb.wgpu()?,
+            b.dims(),
+            out.dims(),
+        )?)),
     }
 }
 
@@ -155,6 +164,7 @@ fn unary_kernel(op: UnaryOp, x: &Tensor) -> Result<Storage> {
     let s = x.storage();
     match x.device() {
         Device::Cpu => Ok(Storage::from_cpu(cpu::unary(op, s.cpu()?))),
+        Device::Wgpu => Ok(Storage::Wgpu(wgpu::unary(op, s.wgpu()?)?)),
     }
 }
 
@@ -355,6 +365,7 @@ impl Tensor {
         let s = self.storage();
         let storage = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::sum_to(s.cpu()?, self.dims(), shape.dims())),
+            Device::Wgpu => Storage::Wgpu(wgpu::sum_to(s.wgpu()?, self.dims(), shape.dims())?),
         };
         let src_shape = self.shape().clone();
         Ok(record(
@@ -382,6 +393,9 @@ impl Tensor {
         let storage = match self.device() {
             Device::Cpu => {
                 Storage::from_cpu(cpu::broadcast_to(s.cpu()?, self.dims(), shape.dims()))
+            }
+            Device::Wgpu => {
+                Storage::Wgpu(wgpu::broadcast_to(s.wgpu()?, self.dims(), shape.dims())?)
             }
         };
         let src_shape = self.shape().clone();

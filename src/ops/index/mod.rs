@@ -10,6 +10,7 @@
 //! * cat copies tensors one after another along an axis; backward slices g.
 
 pub mod cpu;
+pub mod wgpu;
 
 use super::{normalize_axis, same_device};
 use crate::autograd::record;
@@ -76,6 +77,7 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::permute(s.cpu()?, self.dims(), perm)),
+            Device::Wgpu => Storage::Wgpu(wgpu::permute(s.wgpu()?, self.dims(), perm)?),
         };
         let mut inv = vec![0; r];
         for (i, &p) in perm.iter().enumerate() {
@@ -105,6 +107,7 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::index_select(s.cpu()?, row, indices)),
+            Device::Wgpu => Storage::Wgpu(wgpu::index_select(s.wgpu()?, row, indices)?),
         };
         let mut dims = self.dims().to_vec();
         dims[0] = indices.len();
@@ -124,6 +127,12 @@ impl Tensor {
                         &idx,
                         in_shape.dim(0),
                     )),
+                    Device::Wgpu => Storage::Wgpu(wgpu::index_select_bwd(
+                        sg.wgpu()?,
+                        row,
+                        &idx,
+                        in_shape.dim(0),
+                    )?),
                 };
                 Ok(vec![Some(Tensor::from_storage(dx, in_shape.clone()))])
             },
@@ -143,6 +152,7 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::slice(s.cpu()?, outer, n, inner, start, len)),
+            Device::Wgpu => Storage::Wgpu(wgpu::slice(s.wgpu()?, outer, n, inner, start, len)?),
         };
         let mut dims = self.dims().to_vec();
         dims[ax] = len;
@@ -157,6 +167,9 @@ impl Tensor {
                 let dx = match g.device() {
                     Device::Cpu => {
                         Storage::from_cpu(cpu::slice_bwd(sg.cpu()?, outer, n, inner, start, len))
+                    }
+                    Device::Wgpu => {
+                        Storage::Wgpu(wgpu::slice_bwd(sg.wgpu()?, outer, n, inner, start, len)?)
                     }
                 };
                 Ok(vec![Some(Tensor::from_storage(dx, in_shape.clone()))])
@@ -200,6 +213,10 @@ impl Tensor {
             Device::Cpu => {
                 let parts: Vec<&[f32]> = storages.iter().map(|s| s.cpu()).collect::<Result<_>>()?;
                 Storage::from_cpu(cpu::cat(&parts, &sizes, outer, total, inner))
+            }
+            Device::Wgpu => {
+                let parts: Vec<_> = storages.iter().map(|s| s.wgpu()).collect::<Result<_>>()?;
+                Storage::Wgpu(wgpu::cat(&parts, &sizes, outer, total, inner)?)
             }
         };
         Ok(record("cat", &refs, out, out_shape, move |_, g| {

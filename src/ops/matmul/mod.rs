@@ -17,6 +17,7 @@
 
 pub mod cpu;
 pub mod gemm;
+pub mod wgpu;
 
 use super::same_device;
 use crate::autograd::record;
@@ -72,6 +73,15 @@ impl Tensor {
                 trans_a,
                 trans_b,
             )),
+            Device::Wgpu => Storage::Wgpu(wgpu::matmul(
+                sa.wgpu()?,
+                sb.wgpu()?,
+                m,
+                n,
+                ka,
+                trans_a,
+                trans_b,
+            )?),
         };
         Ok(record(
             "matmul",

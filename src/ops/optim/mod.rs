@@ -4,6 +4,7 @@
 //! (bias corrections) are computed on the host and passed in the argument struct.
 
 pub mod cpu;
+pub mod wgpu;
 
 use super::same_device;
 use crate::device::Device;
@@ -82,6 +83,16 @@ pub fn adam_step(
                 })
             })
         }
+        Device::Wgpu => {
+            let g = g.wgpu()?;
+            param.update_storage(|p| {
+                m.update_storage(|ms| {
+                    v.update_storage(|vs| {
+                        wgpu::adam_step(p.wgpu_mut()?, g, ms.wgpu_mut()?, vs.wgpu_mut()?, args)
+                    })
+                })
+            })
+        }
     }
 }
 
@@ -97,6 +108,12 @@ pub fn sgd_step(param: &Tensor, grad: &Tensor, buf: &Tensor, args: &SgdArgs) -> 
                     cpu::sgd_step(p.cpu_mut()?, g, b.cpu_mut()?, args);
                     Ok(())
                 })
+            })
+        }
+        Device::Wgpu => {
+            let g = g.wgpu()?;
+            param.update_storage(|p| {
+                buf.update_storage(|b| wgpu::sgd_step(p.wgpu_mut()?, g, b.wgpu_mut()?, args))
             })
         }
     }

@@ -15,6 +15,7 @@
 //! of fewer than 2²⁴ pixels, which is checked).
 
 pub mod cpu;
+pub mod wgpu;
 
 use crate::autograd::record;
 use crate::device::{Device, Storage};
@@ -120,6 +121,10 @@ impl Tensor {
                 let (y, idx) = cpu::max_pool2d_fwd(s.cpu()?, &args);
                 (Storage::from_cpu(y), Storage::from_cpu(idx))
             }
+            Device::Wgpu => {
+                let (y, idx) = wgpu::max_pool2d_fwd(s.wgpu()?, &args)?;
+                (Storage::Wgpu(y), Storage::Wgpu(idx))
+            }
         };
         let idx = Tensor::from_storage(idx, out_shape.clone());
         let in_shape = self.shape().clone();
@@ -134,6 +139,7 @@ impl Tensor {
         let s = self.storage();
         let y = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::avg_pool2d_fwd(s.cpu()?, &args)),
+            Device::Wgpu => Storage::Wgpu(wgpu::avg_pool2d_fwd(s.wgpu()?, &args)?),
         };
         let in_shape = self.shape().clone();
         Ok(record("avg_pool2d", &[self], y, out_shape, move |_, g| {
@@ -168,6 +174,7 @@ impl Tensor {
         let s = self.storage();
         let y = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::adaptive_avg_pool2d_fwd(s.cpu()?, &args)),
+            Device::Wgpu => Storage::Wgpu(wgpu::adaptive_avg_pool2d_fwd(s.wgpu()?, &args)?),
         };
         let in_shape = self.shape().clone();
         Ok(record(
@@ -190,6 +197,7 @@ pub fn max_pool2d_bwd(
     let (sg, si) = (g.storage(), idx.storage());
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::max_pool2d_bwd(sg.cpu()?, si.cpu()?, args)),
+        Device::Wgpu => Storage::Wgpu(wgpu::max_pool2d_bwd(sg.wgpu()?, si.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }
@@ -199,6 +207,7 @@ pub fn avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) -> Result<T
     let sg = g.storage();
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::avg_pool2d_bwd(sg.cpu()?, args)),
+        Device::Wgpu => Storage::Wgpu(wgpu::avg_pool2d_bwd(sg.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }
@@ -208,6 +217,7 @@ pub fn adaptive_avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) ->
     let sg = g.storage();
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::adaptive_avg_pool2d_bwd(sg.cpu()?, args)),
+        Device::Wgpu => Storage::Wgpu(wgpu::adaptive_avg_pool2d_bwd(sg.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }

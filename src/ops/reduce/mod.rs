@@ -8,6 +8,7 @@
 //! axis), as PyTorch does for `max(dim)`.
 
 pub mod cpu;
+pub mod wgpu;
 
 use super::normalize_axis;
 use crate::autograd::record;
@@ -34,6 +35,7 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::sum_axis(s.cpu()?, outer, n, inner)),
+            Device::Wgpu => Storage::Wgpu(wgpu::sum_axis(s.wgpu()?, outer, n, inner)?),
         };
         let in_shape = self.shape().clone();
         let keep = reduced_shape(&in_shape, ax, true);
@@ -86,6 +88,10 @@ impl Tensor {
                 let (v, i) = cpu::max_axis(s.cpu()?, outer, n, inner);
                 (Storage::from_cpu(v), Storage::from_cpu(i))
             }
+            Device::Wgpu => {
+                let (v, i) = wgpu::max_axis(s.wgpu()?, outer, n, inner)?;
+                (Storage::Wgpu(v), Storage::Wgpu(i))
+            }
         };
         let idx = Tensor::from_storage(idx, Shape::new([outer * inner]));
         let in_shape = self.shape().clone();
@@ -118,6 +124,7 @@ impl Tensor {
         let s = self.storage();
         let idx = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::max_axis(s.cpu()?, outer, n, inner).1),
+            Device::Wgpu => Storage::Wgpu(wgpu::max_axis(s.wgpu()?, outer, n, inner)?.1),
         };
         Ok(Tensor::from_storage(
             idx,
@@ -132,6 +139,7 @@ pub fn max_bwd(g: &Tensor, idx: &Tensor, in_shape: &Shape, axis: usize) -> Resul
     let (sg, si) = (g.storage(), idx.storage());
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::max_bwd(sg.cpu()?, si.cpu()?, outer, n, inner)),
+        Device::Wgpu => Storage::Wgpu(wgpu::max_bwd(sg.wgpu()?, si.wgpu()?, outer, n, inner)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }

@@ -10,6 +10,7 @@
 //! error that says so.
 
 pub mod cpu;
+pub mod wgpu;
 
 use crate::autograd::record;
 use crate::device::{Device, Storage};
@@ -38,6 +39,14 @@ impl Tensor {
                 out_h,
                 out_w,
             )),
+            Device::Wgpu => Storage::Wgpu(wgpu::upsample_bilinear2d_fwd(
+                s.wgpu()?,
+                n * c,
+                h,
+                w,
+                out_h,
+                out_w,
+            )?),
         };
         Ok(record(
             "upsample_bilinear2d",

@@ -1,0 +1,61 @@
+//! WebGPU launcher `matmul_fwd_f32` (`shaders/matmul.wgsl`: 64×64 tiles, 4×4 per thread).
+
+use crate::device::wgpu::{gpu, GpuBuffer, MAX_GROUPS};
+use crate::error::{Error, Result};
+
+/// Sizes and transposes of a matmul, mirrored in WGSL.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatmulArgs {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub trans_a: u32,
+    pub trans_b: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Output tile edge of the shader.
+const TILE: usize = 64;
+
+/// C[m×n] = op(A)·op(B).
+pub fn matmul(
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_a: bool,
+    trans_b: bool,
+) -> Result<GpuBuffer> {
+    let g = gpu()?;
+    let out = g.alloc(m * n)?;
+    if m * n == 0 {
+        return Ok(out);
+    }
+    if k == 0 {
+        return g.zeros(m * n);
+    }
+    let (gx, gy) = (n.div_ceil(TILE), m.div_ceil(TILE));
+    if gx > MAX_GROUPS as usize || gy > MAX_GROUPS as usize {
+        return Err(Error::Invalid(format!(
+            "matmul: a {m}×{n} output exceeds the wgpu grid"
+        )));
+    }
+    let args = MatmulArgs {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        trans_a: trans_a as u32,
+        trans_b: trans_b as u32,
+        _pad: [0; 3],
+    };
+    g.launch(
+        "matmul",
+        "matmul_fwd_f32",
+        &args,
+        &[a, b, &out],
+        (gx as u32, gy as u32, 1),
+    )?;
+    Ok(out)
+}
