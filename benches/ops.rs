@@ -1,10 +1,16 @@
-//! Primitive kernels at the study's layer shapes (batch 64), on the CPU.
+//! Primitive kernels at the study's layer shapes (batch 64), on every device this machine has:
+//! the CPU, and the WebGPU adapter `--device wgpu` would pick (set `SHORTCUT_BENCH_WGPU=0` to
+//! skip it). Group names end in the device: `conv2d/fwd/cpu`, `conv2d/fwd/wgpu`.
 //!
-//! Throughput is declared as `Elements(FLOPs)`, so criterion's "elem/s" column reads as FLOP/s
-//! (e.g. "150 Gelem/s" = 150 GFLOP/s). One multiply–add counts as 2 FLOPs; each of the three
-//! conv2d passes does the same number of multiply–adds.
+//! Compute-bound kernels declare `Elements(FLOPs)`, so criterion's "elem/s" column reads as
+//! FLOP/s (e.g. "150 Gelem/s" = 150 GFLOP/s; one multiply–add = 2 FLOPs; each of the three
+//! conv2d passes does the same number of multiply–adds). Memory-bound kernels declare the bytes
+//! they read and write, so their column reads as GB/s.
 //!
-//! Run: `cargo bench --bench ops` (or `-- conv2d/fwd` to filter).
+//! Every timed iteration ends with `device.synchronize()`: GPU launches return before the work
+//! is done, and a bench that did not wait would time only the recording of commands.
+//!
+//! Run: `cargo bench --bench ops` (or `-- conv2d/fwd/wgpu` to filter).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shortcut::ops::conv2d::{conv2d_bwd_input, conv2d_bwd_weight, Conv2dArgs};
@@ -32,7 +38,22 @@ const MATMULS: &[(&str, usize, usize, usize)] = &[
 
 const BATCH: usize = 64;
 
-fn rand(shape: &[usize], seed: u64) -> Tensor {
+/// The devices to bench: the CPU and, when an adapter exists, wgpu.
+fn devices() -> Vec<Device> {
+    let mut d = vec![Device::Cpu];
+    if std::env::var("SHORTCUT_BENCH_WGPU").map_or(true, |v| v != "0") {
+        match Device::parse("wgpu") {
+            Ok(w) => {
+                eprintln!("benching {}", w.describe());
+                d.push(w);
+            }
+            Err(e) => eprintln!("not benching wgpu: {e}"),
+        }
+    }
+    d
+}
+
+fn rand_on(shape: &[usize], seed: u64, device: Device) -> Tensor {
     Tensor::rand_uniform(
         shape.to_vec(),
         -1.0,
@@ -41,11 +62,27 @@ fn rand(shape: &[usize], seed: u64) -> Tensor {
         Device::Cpu,
     )
     .unwrap()
+    .to_device(device)
+    .unwrap()
+}
+
+/// Run `f` and wait for the device, so the timed region covers the kernel's execution.
+fn synced<T>(device: Device, f: impl FnOnce() -> T) -> T {
+    let out = f();
+    device.synchronize().unwrap();
+    out
 }
 
 fn conv2d(c: &mut Criterion) {
+    for device in devices() {
+        conv2d_on(c, device);
+    }
+}
+
+fn conv2d_on(c: &mut Criterion, device: Device) {
+    let rand = |shape: &[usize], seed: u64| rand_on(shape, seed, device);
     for pass in ["fwd", "bwd_input", "bwd_weight", "fwd+bwd"] {
-        let mut group = c.benchmark_group(format!("conv2d/{pass}/cpu"));
+        let mut group = c.benchmark_group(format!("conv2d/{pass}/{device}"));
         group
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
@@ -60,13 +97,19 @@ fn conv2d(c: &mut Criterion) {
             let passes = if pass == "fwd+bwd" { 3 } else { 1 };
             group.throughput(Throughput::Elements(2 * args.macs() * passes));
             group.bench_function(BenchmarkId::from_parameter(name), |bench| match pass {
-                "fwd" => bench.iter(|| x.conv2d(&w, Some(&b), p).unwrap()),
-                "bwd_input" => bench.iter(|| conv2d_bwd_input(&g, &w, &args).unwrap()),
-                "bwd_weight" => bench.iter(|| conv2d_bwd_weight(&g, &x, &args).unwrap()),
+                "fwd" => bench.iter(|| synced(device, || x.conv2d(&w, Some(&b), p).unwrap())),
+                "bwd_input" => {
+                    bench.iter(|| synced(device, || conv2d_bwd_input(&g, &w, &args).unwrap()))
+                }
+                "bwd_weight" => {
+                    bench.iter(|| synced(device, || conv2d_bwd_weight(&g, &x, &args).unwrap()))
+                }
                 _ => bench.iter(|| {
-                    x.conv2d(&w, Some(&b), p).unwrap();
-                    conv2d_bwd_input(&g, &w, &args).unwrap();
-                    conv2d_bwd_weight(&g, &x, &args).unwrap()
+                    synced(device, || {
+                        x.conv2d(&w, Some(&b), p).unwrap();
+                        conv2d_bwd_input(&g, &w, &args).unwrap();
+                        conv2d_bwd_weight(&g, &x, &args).unwrap()
+                    })
                 }),
             });
         }
@@ -75,7 +118,14 @@ fn conv2d(c: &mut Criterion) {
 }
 
 fn matmul(c: &mut Criterion) {
-    let mut group = c.benchmark_group("matmul/cpu");
+    for device in devices() {
+        matmul_on(c, device);
+    }
+}
+
+fn matmul_on(c: &mut Criterion, device: Device) {
+    let rand = |shape: &[usize], seed: u64| rand_on(shape, seed, device);
+    let mut group = c.benchmark_group(format!("matmul/{device}"));
     group
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))
@@ -85,16 +135,69 @@ fn matmul(c: &mut Criterion) {
         let b = rand(&[k, n], 6);
         group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
         group.bench_function(BenchmarkId::from_parameter(name), |bench| {
-            bench.iter(|| a.matmul(&b).unwrap())
+            bench.iter(|| synced(device, || a.matmul(&b).unwrap()))
         });
         let bt = rand(&[n, k], 7);
         group.bench_function(
             BenchmarkId::from_parameter(format!("{name}_transB")),
-            |bench| bench.iter(|| a.matmul_t(&bt, false, true).unwrap()),
+            |bench| bench.iter(|| synced(device, || a.matmul_t(&bt, false, true).unwrap())),
         );
     }
     group.finish();
 }
 
-criterion_group!(benches, conv2d, matmul);
+/// Memory-bound kernels at the study's activation sizes; throughput in bytes moved.
+fn memory_bound(c: &mut Criterion) {
+    use shortcut::ops::optim::{adam_step, AdamArgs};
+    use shortcut::ops::PoolParams;
+    for device in devices() {
+        let rand = |shape: &[usize], seed: u64| rand_on(shape, seed, device);
+        let mut group = c.benchmark_group(format!("memory/{device}"));
+        group
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        let act = rand(&[BATCH, 64, 28, 28], 8);
+        let n = act.numel() as u64;
+        group.throughput(Throughput::Bytes(8 * n));
+        group.bench_function("relu_fwd_64x64x28x28", |b| {
+            b.iter(|| synced(device, || act.relu().unwrap()))
+        });
+        group.throughput(Throughput::Bytes(4 * n + 8 * n / 4));
+        group.bench_function("max_pool2d_fwd_2x2_64x64x28x28", |b| {
+            b.iter(|| synced(device, || act.max_pool2d(PoolParams::new(2, 2, 0)).unwrap()))
+        });
+        let other = rand(&[BATCH, 64, 28, 28], 9);
+        group.throughput(Throughput::Bytes(12 * n));
+        group.bench_function("add_64x64x28x28", |b| {
+            b.iter(|| synced(device, || act.add(&other).unwrap()))
+        });
+        let logits = rand(&[4096, 10], 10);
+        group.throughput(Throughput::Bytes(8 * logits.numel() as u64));
+        group.bench_function("softmax_4096x10", |b| {
+            b.iter(|| synced(device, || logits.softmax().unwrap()))
+        });
+        // Adam over ShapeCNN-sized parameters (~0.3 M): reads p, g, m, v, writes p, m, v.
+        let params = 300_000;
+        let (p, g) = (rand(&[params], 11), rand(&[params], 12));
+        let (m, v) = (rand(&[params], 13), rand(&[params], 14).abs().unwrap());
+        let args = AdamArgs {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            bias_correction1: 0.1,
+            bias_correction2_sqrt: 0.03,
+            _pad: 0.0,
+        };
+        group.throughput(Throughput::Bytes(28 * params as u64));
+        group.bench_function("adam_step_300k", |b| {
+            b.iter(|| synced(device, || adam_step(&p, &g, &m, &v, &args).unwrap()))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, conv2d, matmul, memory_bound);
 criterion_main!(benches);

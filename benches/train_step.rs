@@ -1,5 +1,7 @@
 //! One whole training step (forward, cross-entropy, backward, Adam) of LazyCNN and ShapeCNN at
-//! batch 64 on the CPU — the numbers the engine-core issue compares with PyTorch.
+//! batch 64, on the CPU (the numbers the engine-core issue compares with PyTorch) and on the
+//! wgpu adapter when there is one (`SHORTCUT_BENCH_WGPU=0` skips it). Each timed step ends
+//! with `device.synchronize()`.
 //!
 //! FLOPs per step: 2·MACs for the forward and 2·MACs for each backward pass that runs, i.e.
 //! 3 × forward for every layer except the first conv, whose input needs no gradient (2 ×).
@@ -20,12 +22,23 @@ fn step_flops(macs_per_image: u64, first_conv_macs: u64) -> u64 {
     BATCH as u64 * (6 * macs_per_image - 2 * first_conv_macs)
 }
 
-fn bench_model(c: &mut Criterion, name: &str, model: &dyn Module, flops: u64) {
+/// The CPU, plus wgpu when an adapter exists.
+fn devices() -> Vec<Device> {
+    let mut d = vec![Device::Cpu];
+    if std::env::var("SHORTCUT_BENCH_WGPU").map_or(true, |v| v != "0") {
+        if let Ok(w) = Device::parse("wgpu") {
+            d.push(w);
+        }
+    }
+    d
+}
+
+fn bench_model(c: &mut Criterion, name: &str, model: &dyn Module, flops: u64, device: Device) {
     let mut rng = Rng::new(1, 0);
-    let x = Tensor::rand_uniform([BATCH, 3, 28, 28], 0.0, 1.0, &mut rng, Device::Cpu).unwrap();
+    let x = Tensor::rand_uniform([BATCH, 3, 28, 28], 0.0, 1.0, &mut rng, device).unwrap();
     let y: Vec<usize> = (0..BATCH).map(|i| i % 10).collect();
     let mut opt = Adam::new(model.parameters(), 1e-3).unwrap();
-    let mut group = c.benchmark_group("train_step/cpu");
+    let mut group = c.benchmark_group(format!("train_step/{device}"));
     group
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
@@ -43,27 +56,32 @@ fn bench_model(c: &mut Criterion, name: &str, model: &dyn Module, flops: u64) {
                 .unwrap();
             loss.backward().unwrap();
             opt.step().unwrap();
+            device.synchronize().unwrap();
         })
     });
     group.finish();
 }
 
 fn train_step(c: &mut Criterion) {
-    let mut rng = Rng::new(0, 0);
-    let lazy = LazyCNN::new(&mut rng, Device::Cpu).unwrap();
-    bench_model(
-        c,
-        "lazy_cnn_batch64",
-        &lazy,
-        step_flops(LazyCNN::macs_per_image(), 16 * 784 * 27),
-    );
-    let shape = ShapeCNN::new(&mut rng, Device::Cpu).unwrap();
-    bench_model(
-        c,
-        "shape_cnn_batch64",
-        &shape,
-        step_flops(ShapeCNN::macs_per_image(), 32 * 784 * 27),
-    );
+    for device in devices() {
+        let mut rng = Rng::new(0, 0);
+        let lazy = LazyCNN::new(&mut rng, device).unwrap();
+        bench_model(
+            c,
+            "lazy_cnn_batch64",
+            &lazy,
+            step_flops(LazyCNN::macs_per_image(), 16 * 784 * 27),
+            device,
+        );
+        let shape = ShapeCNN::new(&mut rng, device).unwrap();
+        bench_model(
+            c,
+            "shape_cnn_batch64",
+            &shape,
+            step_flops(ShapeCNN::macs_per_image(), 32 * 784 * 27),
+            device,
+        );
+    }
 }
 
 /// Inference throughput of LazyCNN on data already in memory (as the PyTorch reference

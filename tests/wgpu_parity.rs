@@ -17,6 +17,9 @@
 //! Where no adapter exists the tests print why and pass — except under `CI=true`, where a missing
 //! adapter fails them (CI installs lavapipe, so the shaders always really run there).
 
+// `&[x.clone()]` reads better in the cases below than `std::slice::from_ref(&x)`.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 mod common;
 
 use common::uniform;

@@ -171,7 +171,7 @@ impl Gpu {
         });
         Ok(Gpu {
             info,
-            max_binding: limits.max_storage_buffer_binding_size as u64,
+            max_binding: limits.max_storage_buffer_binding_size,
             device,
             queue,
             align,
