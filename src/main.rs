@@ -32,7 +32,7 @@ enum Command {
         /// quick (smoke run: 2 epochs, 5,000 samples, one seed) or full (the study's settings).
         #[arg(long, default_value = "full")]
         profile: String,
-        /// cpu, wgpu, or auto (a hardware GPU adapter if there is one, else the CPU).
+        /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
         #[arg(long, default_value = "auto")]
         device: String,
         /// Output folder.
@@ -93,7 +93,7 @@ enum TrainModel {
         lr: f32,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// cpu, wgpu, or auto (a hardware GPU adapter if there is one, else the CPU).
+        /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
         #[arg(long, default_value = "auto")]
         device: String,
         /// Output folder (default: runs/lazy-seed<SEED>).
@@ -220,7 +220,10 @@ fn run(cli: Cli) -> Result<()> {
                 "cpu: available ({} threads; set RAYON_NUM_THREADS to change)",
                 shortcut::device::cpu::num_threads()
             ));
-            say("cuda: not in this build yet");
+            match shortcut::device::cuda::gpu() {
+                Ok(g) => say(&format!("cuda: {} ← --device cuda", g.describe())),
+                Err(e) => say(&format!("cuda: unavailable — {e}")),
+            }
             let adapters = shortcut::device::wgpu::adapters::list();
             if adapters.is_empty() {
                 say(

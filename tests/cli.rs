@@ -292,3 +292,22 @@ fn data_fetch_downloads_and_verifies_from_a_mirror() {
     assert!(stdout.contains("MNIST is ready"), "{stdout}");
     assert!(shortcut::data::mnist::load(&target).is_ok());
 }
+
+#[test]
+fn cuda_without_a_usable_gpu_is_one_clear_error_and_auto_falls_back() {
+    // Where a GPU, its driver and NVRTC are present this selects CUDA; anywhere else (CI, this
+    // machine without a driver) it must be one `error:` line naming what is missing — never a
+    // panic from the driver loader.
+    let o = shortcut(&["devices", "--device", "cuda"]);
+    let (out, _) = text(&o);
+    if o.status.success() {
+        assert!(out.contains("selects: cuda"), "{out}");
+    } else {
+        assert_user_error(&o, "cuda");
+    }
+    // `auto` never fails for want of CUDA: it falls back to wgpu or the CPU.
+    let o = shortcut(&["devices", "--device", "auto"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("cuda: "), "the CUDA line is missing: {out}");
+}

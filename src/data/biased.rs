@@ -33,7 +33,9 @@
 //! every evaluation sees the same images.
 
 use super::mnist::{Mnist, MnistSplit, PIXELS};
-use crate::device::wgpu::{gpu, GpuBuffer};
+use crate::device::cuda::CudaBuffer;
+use crate::device::wgpu::GpuBuffer;
+use crate::device::{cuda, wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::rng::pcg4d;
@@ -186,22 +188,26 @@ pub struct BiasedMnist {
     pub redraw_per_epoch: bool,
     stripe: [f32; 28],
     /// The splits' pixels and the colour tables on the WebGPU device, uploaded on first use.
-    gpu: std::sync::Mutex<Option<std::sync::Arc<GpuData>>>,
+    gpu: std::sync::Mutex<Option<std::sync::Arc<GpuData<GpuBuffer>>>>,
+    /// The same on the CUDA device.
+    cuda: std::sync::Mutex<Option<std::sync::Arc<GpuData<CudaBuffer>>>>,
 }
 
-/// What the `colorize_fwd_f32` shader reads besides the batch's indices.
-struct GpuData {
-    train: GpuBuffer,
-    test: GpuBuffer,
+/// What the `colorize_fwd_f32` kernel reads besides the batch's indices, on one device (`B` is
+/// that device's buffer type).
+struct GpuData<B> {
+    train: B,
+    test: B,
     /// palette (10 × 3), stripe (28), g/255 for g = 0..255 — computed here, so the shader
     /// multiplies exactly the numbers the CPU does.
-    consts: GpuBuffer,
+    consts: B,
 }
 
-/// The shader's parameters (`ColorizeArgs` in `shaders/biased_mnist.wgsl`).
+/// The kernel's parameters (`ColorizeArgs` in `shaders/biased_mnist.wgsl` and
+/// `kernels/biased_mnist.cu`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-struct ColorizeArgs {
+pub struct ColorizeArgs {
     key: [u32; 4],
     count: u32,
     hard: u32,
@@ -227,6 +233,7 @@ impl BiasedMnist {
             redraw_per_epoch,
             stripe: stripe(),
             gpu: std::sync::Mutex::new(None),
+            cuda: std::sync::Mutex::new(None),
         })
     }
 
@@ -355,16 +362,97 @@ impl BiasedMnist {
         }
     }
 
-    /// The device copies of both MNIST splits and the colour tables (uploaded once).
-    fn gpu_data(&self) -> Result<std::sync::Arc<GpuData>> {
+    /// The colour tables the kernels read: palette (10 × 3), stripe (28), g/255 for g = 0..255.
+    fn consts(&self) -> Vec<f32> {
+        let mut consts: Vec<f32> = PALETTE.iter().flatten().copied().collect();
+        consts.extend_from_slice(&self.stripe);
+        consts.extend((0..256).map(|v| v as f32 / 255.0));
+        consts
+    }
+
+    /// The kernel's parameters for one batch.
+    fn colorize_args(
+        &self,
+        split: Split,
+        key: &[u32; 4],
+        count: usize,
+        paint: Paint,
+    ) -> ColorizeArgs {
+        // dominant ⇔ b0 < bias·2³² ⇔ b0 < ⌈bias·2³²⌉ for an integer b0
+        let t = (self.bias as f64 * 4_294_967_296.0).ceil();
+        let always = t >= 4_294_967_296.0;
+        ColorizeArgs {
+            key: *key,
+            count: count as u32,
+            hard: (split == Split::Hard) as u32,
+            threshold: if always { 0 } else { t as u32 },
+            always: always as u32,
+            color: paint.color.map_or(u32::MAX, |c| c as u32),
+            noise: paint.noise as u32,
+            _pad: [0; 2],
+        }
+    }
+
+    /// The CUDA copies of both MNIST splits and the colour tables (uploaded once).
+    fn cuda_data(&self) -> Result<std::sync::Arc<GpuData<CudaBuffer>>> {
+        let mut slot = self.cuda.lock().unwrap();
+        if let Some(d) = slot.as_ref() {
+            return Ok(d.clone());
+        }
+        let g = cuda::gpu()?;
+        let d = std::sync::Arc::new(GpuData {
+            train: g.upload(&self.mnist.train.images)?,
+            test: g.upload(&self.mnist.test.images)?,
+            consts: g.upload(&self.consts())?,
+        });
+        *slot = Some(d.clone());
+        Ok(d)
+    }
+
+    /// `colorize_fwd_f32` on the CUDA device: the same kernel, draws and arguments as
+    /// [`Self::batch_wgpu`].
+    fn batch_cuda(
+        &self,
+        split: Split,
+        key: &[u32; 4],
+        indices: &[usize],
+        labels: &[usize],
+        paint: Paint,
+    ) -> Result<Tensor> {
+        let g = cuda::gpu()?;
+        let data = self.cuda_data()?;
+        let gray = match split {
+            Split::Train => &data.train,
+            Split::Hard | Split::Aligned => &data.test,
+        };
+        let out = g.alloc(indices.len() * IMAGE_LEN)?;
+        if !indices.is_empty() {
+            let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+            let lab: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
+            let (ib, lb) = (g.upload(&idx)?, g.upload(&lab)?);
+            let args = self.colorize_args(split, key, indices.len(), paint);
+            g.launch_1d(
+                "biased_mnist",
+                "colorize_fwd_f32",
+                &args,
+                &[gray, &ib, &lb, &data.consts, &out],
+                indices.len() * (IMAGE_LEN / 4),
+            )?;
+        }
+        Ok(Tensor::from_storage(
+            Storage::Cuda(out),
+            Shape::new([indices.len(), 3, 28, 28]),
+        ))
+    }
+
+    /// The WebGPU copies of both MNIST splits and the colour tables (uploaded once).
+    fn gpu_data(&self) -> Result<std::sync::Arc<GpuData<GpuBuffer>>> {
         let mut slot = self.gpu.lock().unwrap();
         if let Some(d) = slot.as_ref() {
             return Ok(d.clone());
         }
-        let g = gpu()?;
-        let mut consts: Vec<f32> = PALETTE.iter().flatten().copied().collect();
-        consts.extend_from_slice(&self.stripe);
-        consts.extend((0..256).map(|v| v as f32 / 255.0));
+        let g = wgpu::gpu()?;
+        let consts = self.consts();
         let d = std::sync::Arc::new(GpuData {
             train: g.upload(&self.mnist.train.images)?,
             test: g.upload(&self.mnist.test.images)?,
@@ -385,7 +473,7 @@ impl BiasedMnist {
         labels: &[usize],
         paint: Paint,
     ) -> Result<Tensor> {
-        let g = gpu()?;
+        let g = wgpu::gpu()?;
         let data = self.gpu_data()?;
         let gray = match split {
             Split::Train => &data.train,
@@ -396,19 +484,7 @@ impl BiasedMnist {
             let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
             let lab: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
             let (ib, lb) = (g.upload(&idx)?, g.upload(&lab)?);
-            // dominant ⇔ b0 < bias·2³² ⇔ b0 < ⌈bias·2³²⌉ for an integer b0
-            let t = (self.bias as f64 * 4_294_967_296.0).ceil();
-            let always = t >= 4_294_967_296.0;
-            let args = ColorizeArgs {
-                key: *key,
-                count: indices.len() as u32,
-                hard: (split == Split::Hard) as u32,
-                threshold: if always { 0 } else { t as u32 },
-                always: always as u32,
-                color: paint.color.map_or(u32::MAX, |c| c as u32),
-                noise: paint.noise as u32,
-                _pad: [0; 2],
-            };
+            let args = self.colorize_args(split, key, indices.len(), paint);
             g.launch_1d(
                 "biased_mnist",
                 "colorize_fwd_f32",
@@ -441,9 +517,16 @@ impl BiasedMnist {
         }
         let key = self.key(split, epoch);
         let labels: Vec<usize> = indices.iter().map(|&i| self.label(split, i)).collect();
-        if device == Device::Wgpu {
-            let x = self.batch_wgpu(split, &key, indices, &labels, paint)?;
-            return Ok((x, labels));
+        match device {
+            Device::Wgpu => {
+                let x = self.batch_wgpu(split, &key, indices, &labels, paint)?;
+                return Ok((x, labels));
+            }
+            Device::Cuda => {
+                let x = self.batch_cuda(split, &key, indices, &labels, paint)?;
+                return Ok((x, labels));
+            }
+            Device::Cpu => {}
         }
         let mut data = crate::device::cpu::take(indices.len() * IMAGE_LEN);
         data.par_chunks_mut(IMAGE_LEN)

@@ -2,7 +2,7 @@
 //!
 //! This is the seam the three backends plug into. Everything above `src/ops/` sees only
 //! [`Device`] and [`Storage`]; each op's `mod.rs` matches on the storage variant and calls the
-//! launcher in its `cpu.rs` (and, once those backends land, `cuda.rs` / `wgpu.rs`). The rules a
+//! launcher in its `cpu.rs` (or `cuda.rs` / `wgpu.rs`). The rules a
 //! backend must follow, so that it slots in without touching anything else:
 //!
 //! * Storage is a contiguous buffer of `numel` elements in row-major order, owned by its device.
@@ -11,6 +11,7 @@
 //!   [`Error`], never as a panic.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use crate::error::{Error, Result};
@@ -21,20 +22,27 @@ use std::fmt;
 pub enum Device {
     /// The host CPU: our own multi-threaded kernels (rayon) in `src/ops/<op>/cpu.rs`.
     Cpu,
+    /// An NVIDIA GPU through the CUDA driver: our kernels in `kernels/`, compiled by NVRTC at
+    /// run time and launched from `src/ops/<op>/cuda.rs`. See [`cuda`].
+    Cuda,
     /// A WebGPU adapter (Vulkan, Metal, DX12): our WGSL shaders in `shaders/`, launched from
     /// `src/ops/<op>/wgpu.rs`. One adapter per process, chosen by [`wgpu::adapters`].
     Wgpu,
 }
 
 impl Device {
-    /// Parse a user's device choice. `auto` picks the best available device: CUDA (not in this
-    /// build yet), then a *hardware* wgpu adapter, then the CPU — never a software Vulkan
-    /// driver, which our CPU kernels outrun. `wgpu` takes the best adapter there is, software
-    /// included, and fails with a clear error when there is none.
+    /// Parse a user's device choice. `auto` picks the best available device: CUDA (driver, GPU
+    /// and NVRTC all present), then a *hardware* wgpu adapter, then the CPU — never a software
+    /// Vulkan driver, which our CPU kernels outrun. `wgpu` takes the best adapter there is,
+    /// software included; `cuda` and `wgpu` fail with a clear error when their device is
+    /// missing.
     pub fn parse(name: &str) -> Result<Device> {
         match name.trim().to_ascii_lowercase().as_str() {
             "cpu" => Ok(Device::Cpu),
             "auto" => {
+                if cuda::available() {
+                    return Ok(Device::Cuda);
+                }
                 let hardware = wgpu::adapters::list()
                     .first()
                     .is_some_and(|c| wgpu::adapters::is_hardware(&c.info));
@@ -48,12 +56,12 @@ impl Device {
                 wgpu::gpu()?;
                 Ok(Device::Wgpu)
             }
-            "cuda" => Err(Error::DeviceUnavailable {
-                device: name.to_string(),
-                reason: "this build has no CUDA backend yet; use --device wgpu or cpu".into(),
-            }),
+            "cuda" => {
+                cuda::gpu()?;
+                Ok(Device::Cuda)
+            }
             other => Err(Error::Invalid(format!(
-                "unknown device '{other}': expected one of cpu, wgpu, auto"
+                "unknown device '{other}': expected one of cpu, cuda, wgpu, auto"
             ))),
         }
     }
@@ -65,6 +73,10 @@ impl Device {
                 "cpu ({} threads, our own kernels)",
                 rayon::current_num_threads()
             ),
+            Device::Cuda => match cuda::gpu() {
+                Ok(g) => format!("cuda: {}", g.describe()),
+                Err(e) => format!("cuda: {e}"),
+            },
             Device::Wgpu => match wgpu::gpu() {
                 Ok(g) => format!("wgpu: {}", g.describe()),
                 Err(e) => format!("wgpu: {e}"),
@@ -77,6 +89,7 @@ impl Device {
     pub fn synchronize(&self) -> Result<()> {
         match self {
             Device::Cpu => Ok(()),
+            Device::Cuda => cuda::gpu()?.synchronize(),
             Device::Wgpu => wgpu::gpu()?.synchronize(),
         }
     }
@@ -86,6 +99,7 @@ impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Device::Cpu => f.write_str("cpu"),
+            Device::Cuda => f.write_str("cuda"),
             Device::Wgpu => f.write_str("wgpu"),
         }
     }
@@ -96,6 +110,8 @@ impl fmt::Display for Device {
 pub enum Storage {
     /// Host memory, recycled through the CPU buffer pool when dropped.
     Cpu(cpu::CpuBuffer),
+    /// A CUDA device buffer, recycled through the caching allocator when dropped.
+    Cuda(cuda::CudaBuffer),
     /// A WebGPU buffer, recycled through the wgpu buffer pool when dropped.
     Wgpu(wgpu::GpuBuffer),
 }
@@ -110,6 +126,7 @@ impl Storage {
     pub fn from_host(device: Device, data: Vec<f32>) -> Result<Storage> {
         match device {
             Device::Cpu => Ok(Storage::Cpu(data.into())),
+            Device::Cuda => Ok(Storage::Cuda(cuda::gpu()?.upload(&data)?)),
             Device::Wgpu => Ok(Storage::Wgpu(wgpu::gpu()?.upload(&data)?)),
         }
     }
@@ -118,6 +135,7 @@ impl Storage {
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Cuda(_) => Device::Cuda,
             Storage::Wgpu(_) => Device::Wgpu,
         }
     }
@@ -126,6 +144,7 @@ impl Storage {
     pub fn len(&self) -> usize {
         match self {
             Storage::Cpu(v) => v.len(),
+            Storage::Cuda(b) => b.len(),
             Storage::Wgpu(b) => b.len(),
         }
     }
@@ -139,6 +158,7 @@ impl Storage {
     pub fn to_host(&self) -> Result<Vec<f32>> {
         match self {
             Storage::Cpu(v) => Ok(v.to_vec()),
+            Storage::Cuda(b) => cuda::gpu()?.download(b),
             Storage::Wgpu(b) => wgpu::gpu()?.download(b),
         }
     }
@@ -157,6 +177,22 @@ impl Storage {
         match self {
             Storage::Cpu(v) => Ok(v),
             other => Err(not_on(other, "cpu")),
+        }
+    }
+
+    /// The buffer of a CUDA storage; an error for any other device.
+    pub fn cuda(&self) -> Result<&cuda::CudaBuffer> {
+        match self {
+            Storage::Cuda(b) => Ok(b),
+            other => Err(not_on(other, "cuda")),
+        }
+    }
+
+    /// The buffer of a CUDA storage, for in-place kernels (optimizer steps).
+    pub fn cuda_mut(&mut self) -> Result<&mut cuda::CudaBuffer> {
+        match self {
+            Storage::Cuda(b) => Ok(b),
+            other => Err(not_on(other, "cuda")),
         }
     }
 

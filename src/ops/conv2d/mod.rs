@@ -22,6 +22,7 @@
 //! f64, the test oracle).
 
 pub mod cpu;
+pub mod cuda;
 pub mod reference;
 pub mod wgpu;
 
@@ -179,6 +180,13 @@ impl Tensor {
                 };
                 Storage::from_cpu(cpu::conv2d_fwd(sx.cpu()?, sw.cpu()?, b, &args))
             }
+            Device::Cuda => {
+                let b = match &sb {
+                    Some(s) => Some(s.cuda()?),
+                    None => None,
+                };
+                Storage::Cuda(cuda::conv2d_fwd(sx.cuda()?, sw.cuda()?, b, &args)?)
+            }
             Device::Wgpu => {
                 let b = match &sb {
                     Some(s) => Some(s.wgpu()?),
@@ -224,6 +232,7 @@ pub fn conv2d_bwd_input(g: &Tensor, w: &Tensor, args: &Conv2dArgs) -> Result<Ten
     let (sg, sw) = (g.storage(), w.storage());
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_input(sg.cpu()?, sw.cpu()?, args)),
+        Device::Cuda => Storage::Cuda(cuda::conv2d_bwd_input(sg.cuda()?, sw.cuda()?, args)?),
         Device::Wgpu => Storage::Wgpu(wgpu::conv2d_bwd_input(sg.wgpu()?, sw.wgpu()?, args)?),
     };
     let a = args;
@@ -237,6 +246,7 @@ pub fn conv2d_bwd_weight(g: &Tensor, x: &Tensor, args: &Conv2dArgs) -> Result<Te
     let (sg, sx) = (g.storage(), x.storage());
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_weight(sg.cpu()?, sx.cpu()?, args)),
+        Device::Cuda => Storage::Cuda(cuda::conv2d_bwd_weight(sg.cuda()?, sx.cuda()?, args)?),
         Device::Wgpu => Storage::Wgpu(wgpu::conv2d_bwd_weight(sg.wgpu()?, sx.wgpu()?, args)?),
     };
     let a = args;
@@ -258,6 +268,7 @@ pub fn conv2d_bwd_bias(g: &Tensor) -> Result<Tensor> {
     let sg = g.storage();
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_bias(sg.cpu()?, n, o, oh * ow)),
+        Device::Cuda => Storage::Cuda(cuda::conv2d_bwd_bias(sg.cuda()?, n, o, oh * ow)?),
         Device::Wgpu => Storage::Wgpu(wgpu::conv2d_bwd_bias(sg.wgpu()?, n, o, oh * ow)?),
     };
     Ok(Tensor::from_storage(storage, Shape::new([o])))

@@ -10,6 +10,7 @@
 //! Targets are class indices held as f32 in a tensor on the logits' device.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use super::same_device;
@@ -62,6 +63,7 @@ impl Tensor {
         let (sx, st) = (self.storage(), targets.storage());
         let loss = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::cross_entropy_fwd(sx.cpu()?, st.cpu()?, n, c)),
+            Device::Cuda => Storage::Cuda(cuda::cross_entropy_fwd(sx.cuda()?, st.cuda()?, n, c)?),
             Device::Wgpu => Storage::Wgpu(wgpu::cross_entropy_fwd(sx.wgpu()?, st.wgpu()?, n, c)?),
         };
         let targets = targets.detach();
@@ -88,6 +90,13 @@ pub fn cross_entropy_bwd(logits: &Tensor, targets: &Tensor, g: &Tensor) -> Resul
             n,
             c,
         )),
+        Device::Cuda => Storage::Cuda(cuda::cross_entropy_bwd(
+            sx.cuda()?,
+            st.cuda()?,
+            sg.cuda()?,
+            n,
+            c,
+        )?),
         Device::Wgpu => Storage::Wgpu(wgpu::cross_entropy_bwd(
             sx.wgpu()?,
             st.wgpu()?,

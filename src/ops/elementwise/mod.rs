@@ -18,6 +18,7 @@
 //! Comparisons (`gt`, `lt`, …) return 0/1 masks and are not differentiable.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use super::same_device;
@@ -149,6 +150,14 @@ fn binary_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Shape) -> Result<St
             b.dims(),
             out.dims(),
         ))),
+        Device::Cuda => Ok(Storage::Cuda(cuda::binary(
+            op,
+            sa.cuda()?,
+            a.dims(),
+            sb.cuda()?,
+            b.dims(),
+            out.dims(),
+        )?)),
         Device::Wgpu => Ok(Storage::Wgpu(wgpu::binary(
             op,
             sa.wgpu()?,
@@ -164,6 +173,7 @@ fn unary_kernel(op: UnaryOp, x: &Tensor) -> Result<Storage> {
     let s = x.storage();
     match x.device() {
         Device::Cpu => Ok(Storage::from_cpu(cpu::unary(op, s.cpu()?))),
+        Device::Cuda => Ok(Storage::Cuda(cuda::unary(op, s.cuda()?)?)),
         Device::Wgpu => Ok(Storage::Wgpu(wgpu::unary(op, s.wgpu()?)?)),
     }
 }
@@ -365,6 +375,7 @@ impl Tensor {
         let s = self.storage();
         let storage = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::sum_to(s.cpu()?, self.dims(), shape.dims())),
+            Device::Cuda => Storage::Cuda(cuda::sum_to(s.cuda()?, self.dims(), shape.dims())?),
             Device::Wgpu => Storage::Wgpu(wgpu::sum_to(s.wgpu()?, self.dims(), shape.dims())?),
         };
         let src_shape = self.shape().clone();
@@ -393,6 +404,9 @@ impl Tensor {
         let storage = match self.device() {
             Device::Cpu => {
                 Storage::from_cpu(cpu::broadcast_to(s.cpu()?, self.dims(), shape.dims()))
+            }
+            Device::Cuda => {
+                Storage::Cuda(cuda::broadcast_to(s.cuda()?, self.dims(), shape.dims())?)
             }
             Device::Wgpu => {
                 Storage::Wgpu(wgpu::broadcast_to(s.wgpu()?, self.dims(), shape.dims())?)

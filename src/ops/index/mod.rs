@@ -10,6 +10,7 @@
 //! * cat copies tensors one after another along an axis; backward slices g.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use super::{normalize_axis, same_device};
@@ -77,6 +78,7 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::permute(s.cpu()?, self.dims(), perm)),
+            Device::Cuda => Storage::Cuda(cuda::permute(s.cuda()?, self.dims(), perm)?),
             Device::Wgpu => Storage::Wgpu(wgpu::permute(s.wgpu()?, self.dims(), perm)?),
         };
         let mut inv = vec![0; r];
@@ -107,6 +109,7 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::index_select(s.cpu()?, row, indices)),
+            Device::Cuda => Storage::Cuda(cuda::index_select(s.cuda()?, row, indices)?),
             Device::Wgpu => Storage::Wgpu(wgpu::index_select(s.wgpu()?, row, indices)?),
         };
         let mut dims = self.dims().to_vec();
@@ -127,6 +130,12 @@ impl Tensor {
                         &idx,
                         in_shape.dim(0),
                     )),
+                    Device::Cuda => Storage::Cuda(cuda::index_select_bwd(
+                        sg.cuda()?,
+                        row,
+                        &idx,
+                        in_shape.dim(0),
+                    )?),
                     Device::Wgpu => Storage::Wgpu(wgpu::index_select_bwd(
                         sg.wgpu()?,
                         row,
@@ -152,6 +161,7 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::slice(s.cpu()?, outer, n, inner, start, len)),
+            Device::Cuda => Storage::Cuda(cuda::slice(s.cuda()?, outer, n, inner, start, len)?),
             Device::Wgpu => Storage::Wgpu(wgpu::slice(s.wgpu()?, outer, n, inner, start, len)?),
         };
         let mut dims = self.dims().to_vec();
@@ -167,6 +177,9 @@ impl Tensor {
                 let dx = match g.device() {
                     Device::Cpu => {
                         Storage::from_cpu(cpu::slice_bwd(sg.cpu()?, outer, n, inner, start, len))
+                    }
+                    Device::Cuda => {
+                        Storage::Cuda(cuda::slice_bwd(sg.cuda()?, outer, n, inner, start, len)?)
                     }
                     Device::Wgpu => {
                         Storage::Wgpu(wgpu::slice_bwd(sg.wgpu()?, outer, n, inner, start, len)?)
@@ -213,6 +226,10 @@ impl Tensor {
             Device::Cpu => {
                 let parts: Vec<&[f32]> = storages.iter().map(|s| s.cpu()).collect::<Result<_>>()?;
                 Storage::from_cpu(cpu::cat(&parts, &sizes, outer, total, inner))
+            }
+            Device::Cuda => {
+                let parts: Vec<_> = storages.iter().map(|s| s.cuda()).collect::<Result<_>>()?;
+                Storage::Cuda(cuda::cat(&parts, &sizes, outer, total, inner)?)
             }
             Device::Wgpu => {
                 let parts: Vec<_> = storages.iter().map(|s| s.wgpu()).collect::<Result<_>>()?;

@@ -16,6 +16,7 @@
 //! | Aᵀ·Bᵀ | Bᵀ·Gᵀ | Gᵀ·Aᵀ |
 
 pub mod cpu;
+pub mod cuda;
 pub mod gemm;
 pub mod wgpu;
 
@@ -73,6 +74,15 @@ impl Tensor {
                 trans_a,
                 trans_b,
             )),
+            Device::Cuda => Storage::Cuda(cuda::matmul(
+                sa.cuda()?,
+                sb.cuda()?,
+                m,
+                n,
+                ka,
+                trans_a,
+                trans_b,
+            )?),
             Device::Wgpu => Storage::Wgpu(wgpu::matmul(
                 sa.wgpu()?,
                 sb.wgpu()?,

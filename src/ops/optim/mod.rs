@@ -4,6 +4,7 @@
 //! (bias corrections) are computed on the host and passed in the argument struct.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use super::same_device;
@@ -83,6 +84,16 @@ pub fn adam_step(
                 })
             })
         }
+        Device::Cuda => {
+            let g = g.cuda()?;
+            param.update_storage(|p| {
+                m.update_storage(|ms| {
+                    v.update_storage(|vs| {
+                        cuda::adam_step(p.cuda_mut()?, g, ms.cuda_mut()?, vs.cuda_mut()?, args)
+                    })
+                })
+            })
+        }
         Device::Wgpu => {
             let g = g.wgpu()?;
             param.update_storage(|p| {
@@ -108,6 +119,12 @@ pub fn sgd_step(param: &Tensor, grad: &Tensor, buf: &Tensor, args: &SgdArgs) -> 
                     cpu::sgd_step(p.cpu_mut()?, g, b.cpu_mut()?, args);
                     Ok(())
                 })
+            })
+        }
+        Device::Cuda => {
+            let g = g.cuda()?;
+            param.update_storage(|p| {
+                buf.update_storage(|b| cuda::sgd_step(p.cuda_mut()?, g, b.cuda_mut()?, args))
             })
         }
         Device::Wgpu => {

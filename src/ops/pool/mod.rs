@@ -15,6 +15,7 @@
 //! of fewer than 2²⁴ pixels, which is checked).
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use crate::autograd::record;
@@ -121,6 +122,10 @@ impl Tensor {
                 let (y, idx) = cpu::max_pool2d_fwd(s.cpu()?, &args);
                 (Storage::from_cpu(y), Storage::from_cpu(idx))
             }
+            Device::Cuda => {
+                let (y, idx) = cuda::max_pool2d_fwd(s.cuda()?, &args)?;
+                (Storage::Cuda(y), Storage::Cuda(idx))
+            }
             Device::Wgpu => {
                 let (y, idx) = wgpu::max_pool2d_fwd(s.wgpu()?, &args)?;
                 (Storage::Wgpu(y), Storage::Wgpu(idx))
@@ -139,6 +144,7 @@ impl Tensor {
         let s = self.storage();
         let y = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::avg_pool2d_fwd(s.cpu()?, &args)),
+            Device::Cuda => Storage::Cuda(cuda::avg_pool2d_fwd(s.cuda()?, &args)?),
             Device::Wgpu => Storage::Wgpu(wgpu::avg_pool2d_fwd(s.wgpu()?, &args)?),
         };
         let in_shape = self.shape().clone();
@@ -174,6 +180,7 @@ impl Tensor {
         let s = self.storage();
         let y = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::adaptive_avg_pool2d_fwd(s.cpu()?, &args)),
+            Device::Cuda => Storage::Cuda(cuda::adaptive_avg_pool2d_fwd(s.cuda()?, &args)?),
             Device::Wgpu => Storage::Wgpu(wgpu::adaptive_avg_pool2d_fwd(s.wgpu()?, &args)?),
         };
         let in_shape = self.shape().clone();
@@ -197,6 +204,7 @@ pub fn max_pool2d_bwd(
     let (sg, si) = (g.storage(), idx.storage());
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::max_pool2d_bwd(sg.cpu()?, si.cpu()?, args)),
+        Device::Cuda => Storage::Cuda(cuda::max_pool2d_bwd(sg.cuda()?, si.cuda()?, args)?),
         Device::Wgpu => Storage::Wgpu(wgpu::max_pool2d_bwd(sg.wgpu()?, si.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
@@ -207,6 +215,7 @@ pub fn avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) -> Result<T
     let sg = g.storage();
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::avg_pool2d_bwd(sg.cpu()?, args)),
+        Device::Cuda => Storage::Cuda(cuda::avg_pool2d_bwd(sg.cuda()?, args)?),
         Device::Wgpu => Storage::Wgpu(wgpu::avg_pool2d_bwd(sg.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
@@ -217,6 +226,7 @@ pub fn adaptive_avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) ->
     let sg = g.storage();
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::adaptive_avg_pool2d_bwd(sg.cpu()?, args)),
+        Device::Cuda => Storage::Cuda(cuda::adaptive_avg_pool2d_bwd(sg.cuda()?, args)?),
         Device::Wgpu => Storage::Wgpu(wgpu::adaptive_avg_pool2d_bwd(sg.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))

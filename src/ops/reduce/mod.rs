@@ -8,6 +8,7 @@
 //! axis), as PyTorch does for `max(dim)`.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use super::normalize_axis;
@@ -35,6 +36,7 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::sum_axis(s.cpu()?, outer, n, inner)),
+            Device::Cuda => Storage::Cuda(cuda::sum_axis(s.cuda()?, outer, n, inner)?),
             Device::Wgpu => Storage::Wgpu(wgpu::sum_axis(s.wgpu()?, outer, n, inner)?),
         };
         let in_shape = self.shape().clone();
@@ -88,6 +90,10 @@ impl Tensor {
                 let (v, i) = cpu::max_axis(s.cpu()?, outer, n, inner);
                 (Storage::from_cpu(v), Storage::from_cpu(i))
             }
+            Device::Cuda => {
+                let (v, i) = cuda::max_axis(s.cuda()?, outer, n, inner)?;
+                (Storage::Cuda(v), Storage::Cuda(i))
+            }
             Device::Wgpu => {
                 let (v, i) = wgpu::max_axis(s.wgpu()?, outer, n, inner)?;
                 (Storage::Wgpu(v), Storage::Wgpu(i))
@@ -124,6 +130,7 @@ impl Tensor {
         let s = self.storage();
         let idx = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::max_axis(s.cpu()?, outer, n, inner).1),
+            Device::Cuda => Storage::Cuda(cuda::max_axis(s.cuda()?, outer, n, inner)?.1),
             Device::Wgpu => Storage::Wgpu(wgpu::max_axis(s.wgpu()?, outer, n, inner)?.1),
         };
         Ok(Tensor::from_storage(
@@ -139,6 +146,7 @@ pub fn max_bwd(g: &Tensor, idx: &Tensor, in_shape: &Shape, axis: usize) -> Resul
     let (sg, si) = (g.storage(), idx.storage());
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::max_bwd(sg.cpu()?, si.cpu()?, outer, n, inner)),
+        Device::Cuda => Storage::Cuda(cuda::max_bwd(sg.cuda()?, si.cuda()?, outer, n, inner)?),
         Device::Wgpu => Storage::Wgpu(wgpu::max_bwd(sg.wgpu()?, si.wgpu()?, outer, n, inner)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))

@@ -4,6 +4,7 @@
 //! the primitive `relu_bwd`; the output is saved detached so the node does not own itself.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use super::same_device;
@@ -19,6 +20,7 @@ impl Tensor {
         let s = self.storage();
         let storage = Arc::new(match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::relu_fwd(s.cpu()?)),
+            Device::Cuda => Storage::Cuda(cuda::relu_fwd(s.cuda()?)?),
             Device::Wgpu => Storage::Wgpu(wgpu::relu_fwd(s.wgpu()?)?),
         });
         // the output's data, shared (not copied) with a detached handle for the backward rule
@@ -39,6 +41,7 @@ pub fn relu_bwd(g: &Tensor, y: &Tensor) -> Result<Tensor> {
     let (gs, ys) = (g.storage(), y.storage());
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::relu_bwd(gs.cpu()?, ys.cpu()?)),
+        Device::Cuda => Storage::Cuda(cuda::relu_bwd(gs.cuda()?, ys.cuda()?)?),
         Device::Wgpu => Storage::Wgpu(wgpu::relu_bwd(gs.wgpu()?, ys.wgpu()?)?),
     };
     Ok(Tensor::from_storage(storage, g.shape().clone()))

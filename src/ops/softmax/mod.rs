@@ -11,6 +11,7 @@
 //! Both rules read the output y, saved detached.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use super::same_device;
@@ -45,6 +46,7 @@ impl Tensor {
         let s = self.storage();
         let y = Arc::new(match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::softmax_fwd(s.cpu()?, r, c, log)),
+            Device::Cuda => Storage::Cuda(cuda::softmax_fwd(s.cuda()?, r, c, log)?),
             Device::Wgpu => Storage::Wgpu(wgpu::softmax_fwd(s.wgpu()?, r, c, log)?),
         });
         let saved = Tensor::from_shared(y.clone(), self.shape().clone());
@@ -61,6 +63,7 @@ pub fn softmax_bwd(g: &Tensor, y: &Tensor, log: bool) -> Result<Tensor> {
     let (sg, sy) = (g.storage(), y.storage());
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::softmax_bwd(sg.cpu()?, sy.cpu()?, r, c, log)),
+        Device::Cuda => Storage::Cuda(cuda::softmax_bwd(sg.cuda()?, sy.cuda()?, r, c, log)?),
         Device::Wgpu => Storage::Wgpu(wgpu::softmax_bwd(sg.wgpu()?, sy.wgpu()?, r, c, log)?),
     };
     Ok(Tensor::from_storage(dx, y.shape().clone()))

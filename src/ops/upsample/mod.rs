@@ -10,6 +10,7 @@
 //! error that says so.
 
 pub mod cpu;
+pub mod cuda;
 pub mod wgpu;
 
 use crate::autograd::record;
@@ -39,6 +40,14 @@ impl Tensor {
                 out_h,
                 out_w,
             )),
+            Device::Cuda => Storage::Cuda(cuda::upsample_bilinear2d_fwd(
+                s.cuda()?,
+                n * c,
+                h,
+                w,
+                out_h,
+                out_w,
+            )?),
             Device::Wgpu => Storage::Wgpu(wgpu::upsample_bilinear2d_fwd(
                 s.wgpu()?,
                 n * c,

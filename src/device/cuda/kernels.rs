@@ -1,0 +1,42 @@
+//! The CUDA sources, embedded in the binary.
+//!
+//! Every file of `kernels/` is listed here. A module's source is `kernels/common.cuh` (the
+//! conventions and helpers shared by all kernels) followed by the op's own `.cu` file; NVRTC
+//! compiles exactly that concatenation, on the user's machine for the GPU's architecture and in
+//! CI for sm_80 and sm_90 (`tests/cuda_kernels_compile.rs`).
+
+/// Helpers every module starts with.
+pub const COMMON: &str = include_str!("../../../kernels/common.cuh");
+
+/// (name, source) of every op's kernel file.
+pub const KERNELS: &[(&str, &str)] = &[
+    (
+        "elementwise",
+        include_str!("../../../kernels/elementwise.cu"),
+    ),
+    ("relu", include_str!("../../../kernels/relu.cu")),
+    ("matmul", include_str!("../../../kernels/matmul.cu")),
+    ("conv2d", include_str!("../../../kernels/conv2d.cu")),
+    ("pool", include_str!("../../../kernels/pool.cu")),
+    ("reduce", include_str!("../../../kernels/reduce.cu")),
+    ("softmax", include_str!("../../../kernels/softmax.cu")),
+    (
+        "cross_entropy",
+        include_str!("../../../kernels/cross_entropy.cu"),
+    ),
+    ("index", include_str!("../../../kernels/index.cu")),
+    ("upsample", include_str!("../../../kernels/upsample.cu")),
+    ("optim", include_str!("../../../kernels/optim.cu")),
+    (
+        "biased_mnist",
+        include_str!("../../../kernels/biased_mnist.cu"),
+    ),
+];
+
+/// The full source of module `name` (common helpers + the op's file).
+pub fn source(name: &str) -> Option<String> {
+    KERNELS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| format!("{COMMON}\n{s}"))
+}
