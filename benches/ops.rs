@@ -1,6 +1,7 @@
 //! Primitive kernels at the study's layer shapes (batch 64), on every device this machine has:
-//! the CPU, and the WebGPU adapter `--device wgpu` would pick (set `SHORTCUT_BENCH_WGPU=0` to
-//! skip it). Group names end in the device: `conv2d/fwd/cpu`, `conv2d/fwd/wgpu`.
+//! the CPU, the CUDA GPU, and the WebGPU adapter `--device wgpu` would pick (set
+//! `SHORTCUT_BENCH_CUDA=0` or `SHORTCUT_BENCH_WGPU=0` to skip one). Group names end in the
+//! device: `conv2d/fwd/cpu`, `conv2d/fwd/cuda`, `conv2d/fwd/wgpu`.
 //!
 //! Compute-bound kernels declare `Elements(FLOPs)`, so criterion's "elem/s" column reads as
 //! FLOP/s (e.g. "150 Gelem/s" = 150 GFLOP/s; one multiply–add = 2 FLOPs; each of the three
@@ -9,6 +10,9 @@
 //!
 //! Every timed iteration ends with `device.synchronize()`: GPU launches return before the work
 //! is done, and a bench that did not wait would time only the recording of commands.
+//!
+//! On CUDA, `cuda-variants/…` also compares each GEMM-shaped kernel with its simple version
+//! (tiled implicit-GEMM convolutions vs. direct ones, tiled GEMM vs. naive).
 //!
 //! Run: `cargo bench --bench ops` (or `-- conv2d/fwd/wgpu` to filter).
 
@@ -38,16 +42,23 @@ const MATMULS: &[(&str, usize, usize, usize)] = &[
 
 const BATCH: usize = 64;
 
-/// The devices to bench: the CPU and, when an adapter exists, wgpu.
+/// The devices to bench: the CPU, CUDA when a GPU is usable (`SHORTCUT_BENCH_CUDA=0` skips it)
+/// and wgpu when an adapter exists (`SHORTCUT_BENCH_WGPU=0` skips it).
 fn devices() -> Vec<Device> {
     let mut d = vec![Device::Cpu];
-    if std::env::var("SHORTCUT_BENCH_WGPU").map_or(true, |v| v != "0") {
-        match Device::parse("wgpu") {
-            Ok(w) => {
-                eprintln!("benching {}", w.describe());
-                d.push(w);
+    for (name, var) in [
+        ("cuda", "SHORTCUT_BENCH_CUDA"),
+        ("wgpu", "SHORTCUT_BENCH_WGPU"),
+    ] {
+        if std::env::var(var).is_ok_and(|v| v == "0") {
+            continue;
+        }
+        match Device::parse(name) {
+            Ok(dev) => {
+                eprintln!("benching {}", dev.describe());
+                d.push(dev);
             }
-            Err(e) => eprintln!("not benching wgpu: {e}"),
+            Err(e) => eprintln!("not benching {name}: {e}"),
         }
     }
     d
@@ -199,5 +210,101 @@ fn memory_bound(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, conv2d, matmul, memory_bound);
+/// The CUDA kernels' versions side by side, at the study's layer shapes: the tiled implicit-GEMM
+/// convolutions against the direct ones (one thread per output element), and the tiled GEMM
+/// against the naive one. Groups `cuda-variants/conv2d_{fwd,bwd_input,bwd_weight}` and
+/// `cuda-variants/matmul`, functions `tiled/<layer>` and `direct/<layer>` (`naive/…`).
+fn cuda_variants(c: &mut Criterion) {
+    use shortcut::device::cuda::{self, CudaBuffer};
+    use shortcut::ops::conv2d::cuda as conv;
+    use shortcut::ops::matmul::cuda as mm;
+    if std::env::var("SHORTCUT_BENCH_CUDA").is_ok_and(|v| v == "0") {
+        return;
+    }
+    let Ok(g) = cuda::gpu() else {
+        eprintln!("not benching the CUDA kernel variants: no usable CUDA GPU");
+        return;
+    };
+    let device = Device::Cuda;
+    let buf = |n: usize, seed: u64| -> CudaBuffer {
+        let t = rand_on(&[n], seed, Device::Cpu);
+        g.upload(&t.to_vec().unwrap()).unwrap()
+    };
+    type ConvPass = fn(&CudaBuffer, &CudaBuffer, &Conv2dArgs) -> shortcut::Result<CudaBuffer>;
+    let passes: [(&str, ConvPass, ConvPass); 3] = [
+        (
+            "fwd",
+            |x, w, a| conv::conv2d_fwd(x, w, None, a),
+            |x, w, a| conv::conv2d_fwd_direct(x, w, None, a),
+        ),
+        (
+            "bwd_input",
+            conv::conv2d_bwd_input,
+            conv::conv2d_bwd_input_direct,
+        ),
+        (
+            "bwd_weight",
+            conv::conv2d_bwd_weight,
+            conv::conv2d_bwd_weight_direct,
+        ),
+    ];
+    for (pass, tiled, direct) in passes {
+        let mut group = c.benchmark_group(format!("cuda-variants/conv2d_{pass}"));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1));
+        for &(name, ci, co, hw) in CONV_LAYERS {
+            let p = Conv2dParams::new(1, 1);
+            let xs = shortcut::shape::Shape::new([BATCH, ci, hw, hw]);
+            let ws = shortcut::shape::Shape::new([co, ci, 3, 3]);
+            let args = Conv2dArgs::new(&xs, &ws, &p).unwrap();
+            // operands in the order each pass takes them: fwd (x, w), bwd_input (g, w),
+            // bwd_weight (g, x)
+            let (x, w, gy) = (
+                buf(xs.numel(), 1),
+                buf(ws.numel(), 2),
+                buf(args.out_shape().numel(), 4),
+            );
+            let (first, second) = match pass {
+                "fwd" => (&x, &w),
+                "bwd_input" => (&gy, &w),
+                _ => (&gy, &x),
+            };
+            group.throughput(Throughput::Elements(2 * args.macs()));
+            for (label, f) in [("tiled", tiled), ("direct", direct)] {
+                group.bench_function(BenchmarkId::new(label, name), |b| {
+                    b.iter(|| synced(device, || f(first, second, &args).unwrap()))
+                });
+            }
+        }
+        group.finish();
+    }
+    let mut group = c.benchmark_group("cuda-variants/matmul");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    for &(name, m, k, n) in MATMULS.iter().chain(&[("square_2048", 2048, 2048, 2048)]) {
+        let (a, b) = (buf(m * k, 5), buf(k * n, 6));
+        group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
+        group.bench_function(BenchmarkId::new("tiled", name), |bench| {
+            bench.iter(|| {
+                synced(device, || {
+                    mm::matmul(&a, &b, m, n, k, false, false).unwrap()
+                })
+            })
+        });
+        group.bench_function(BenchmarkId::new("naive", name), |bench| {
+            bench.iter(|| {
+                synced(device, || {
+                    mm::matmul_naive(&a, &b, m, n, k, false, false).unwrap()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, conv2d, matmul, memory_bound, cuda_variants);
 criterion_main!(benches);

@@ -1,7 +1,7 @@
 //! One whole training step (forward, cross-entropy, backward, Adam) of LazyCNN and ShapeCNN at
-//! batch 64, on the CPU (the numbers the engine-core issue compares with PyTorch) and on the
-//! wgpu adapter when there is one (`SHORTCUT_BENCH_WGPU=0` skips it). Each timed step ends
-//! with `device.synchronize()`.
+//! batch 64, on the CPU (the numbers the engine-core issue compares with PyTorch), on the CUDA
+//! GPU and on the wgpu adapter when there are (`SHORTCUT_BENCH_CUDA=0` / `SHORTCUT_BENCH_WGPU=0`
+//! skip them). Each timed step ends with `device.synchronize()`.
 //!
 //! FLOPs per step: 2·MACs for the forward and 2·MACs for each backward pass that runs, i.e.
 //! 3 × forward for every layer except the first conv, whose input needs no gradient (2 ×).
@@ -22,12 +22,19 @@ fn step_flops(macs_per_image: u64, first_conv_macs: u64) -> u64 {
     BATCH as u64 * (6 * macs_per_image - 2 * first_conv_macs)
 }
 
-/// The CPU, plus wgpu when an adapter exists.
+/// The CPU, plus CUDA when a GPU is usable and wgpu when an adapter exists
+/// (`SHORTCUT_BENCH_CUDA=0` / `SHORTCUT_BENCH_WGPU=0` skip them).
 fn devices() -> Vec<Device> {
     let mut d = vec![Device::Cpu];
-    if std::env::var("SHORTCUT_BENCH_WGPU").map_or(true, |v| v != "0") {
-        if let Ok(w) = Device::parse("wgpu") {
-            d.push(w);
+    for (name, var) in [
+        ("cuda", "SHORTCUT_BENCH_CUDA"),
+        ("wgpu", "SHORTCUT_BENCH_WGPU"),
+    ] {
+        if std::env::var(var).is_ok_and(|v| v == "0") {
+            continue;
+        }
+        if let Ok(dev) = Device::parse(name) {
+            d.push(dev);
         }
     }
     d
