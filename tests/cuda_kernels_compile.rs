@@ -221,3 +221,40 @@ fn entry_points_follow_the_naming_convention() {
         }
     }
 }
+
+#[test]
+fn cubins_are_cached_on_disk_by_content_hash_and_architecture() {
+    let Some(nv) = nvrtc_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Only this test reads the cache folder, so setting the variable here affects no other test.
+    std::env::set_var("SHORTCUT_CUDA_CACHE", dir.path());
+    let src = kernels::source("relu").unwrap();
+    let first = nv.cubin("relu", &src, "sm_80").unwrap();
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|f| f.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("relu-sm_80-") && files[0].ends_with(".cubin"));
+    // A second request is served from the file: replace its contents and see them come back.
+    let path = dir.path().join(&files[0]);
+    std::fs::write(&path, b"cached").unwrap();
+    assert_eq!(nv.cubin("relu", &src, "sm_80").unwrap(), b"cached");
+    // Another architecture or an edited source is another key, never the stale file.
+    assert_ne!(nv.cache_key(&src, "sm_90"), nv.cache_key(&src, "sm_80"));
+    let edited = src.clone() + "\n// edited\n";
+    assert_ne!(nv.cubin("relu", &edited, "sm_80").unwrap(), b"cached");
+    assert!(!first.is_empty());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    std::env::remove_var("SHORTCUT_CUDA_CACHE");
+}
+
+#[test]
+fn every_module_has_its_parameter_structs_size_checked() {
+    for (name, _) in kernels::KERNELS {
+        assert!(
+            !size_asserts(name).is_empty(),
+            "kernels/{name}.cu: add its parameter structs to size_asserts()"
+        );
+    }
+}
