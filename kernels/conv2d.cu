@@ -74,7 +74,7 @@ struct Conv2dArgs {
     unsigned _pad[3];
 };
 
-// The Rust `ConvLaunch` (src/ops/conv2d/wgpu.rs, #[repr(C)], 80 bytes): the shape plus has_bias
+// The Rust `ConvLaunch` (src/ops/conv2d/mod.rs, #[repr(C)], 80 bytes): the shape plus has_bias
 // (forward), the positions per split and the split count (weight gradient) and the thread count
 // of the 1-D kernels.
 struct ConvLaunch {

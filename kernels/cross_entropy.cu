@@ -18,7 +18,7 @@
 //
 // Launch: 1-D, grid = ⌈n / 256⌉ blocks of BLOCK = 256 threads; threads with i ≥ n return.
 
-// The Rust `crate::ops::cross_entropy::wgpu::CeArgs` (#[repr(C)], 16 bytes).
+// The Rust `crate::ops::cross_entropy::CeArgs` (#[repr(C)], 16 bytes).
 struct CeArgs {
     unsigned n;
     unsigned c;

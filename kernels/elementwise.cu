@@ -21,7 +21,7 @@
 // Float arithmetic is one IEEE operation per CPU operation (no a·b + c here is fused), so the
 // results match the CPU kernels of src/ops/elementwise/cpu.rs.
 
-// The Rust `crate::device::wgpu::ShapeArgs` (#[repr(C)], 144 bytes). WGSL stores the 8-axis
+// The Rust `crate::device::args::ShapeArgs` (#[repr(C)], 144 bytes). WGSL stores the 8-axis
 // arrays as array<vec4<u32>, 2>: the same bytes as these plain arrays.
 struct ShapeArgs {
     unsigned n;             // output elements
@@ -34,7 +34,7 @@ struct ShapeArgs {
     unsigned extra[8];      // sum_to: the source dims
 };
 
-// The Rust `crate::device::wgpu::ElemArgs` (#[repr(C)], 16 bytes).
+// The Rust `crate::device::args::ElemArgs` (#[repr(C)], 16 bytes).
 struct ElemArgs {
     unsigned n;
     unsigned op;            // UnaryOp code

@@ -29,7 +29,7 @@
 // the end return at once. All index arithmetic is in 32-bit unsigned (the launcher checks the
 // sizes fit).
 
-// The Rust `crate::device::wgpu::ShapeArgs` (#[repr(C)], 144 bytes).
+// The Rust `crate::device::args::ShapeArgs` (#[repr(C)], 144 bytes).
 struct ShapeArgs {
     unsigned n;             // output elements
     unsigned rank;          // axes of out_dims (≤ 8)
@@ -41,7 +41,7 @@ struct ShapeArgs {
     unsigned extra[8];      // unused here
 };
 
-// The Rust `crate::ops::index::wgpu::IndexArgs` (#[repr(C)], 32 bytes).
+// The Rust `crate::ops::index::IndexArgs` (#[repr(C)], 32 bytes).
 struct IndexArgs {
     unsigned count;  // threads: elements of the output (cat: of the part)
     unsigned outer;

@@ -36,7 +36,7 @@
 // (by, bx) = (b / ⌈n/BN⌉, b mod ⌈n/BN⌉) (x reaches 2³¹ − 1, so there is no y limit to hit).
 // Launch (naive): 1-D, one thread per C element i = row·n + col, ⌈m·n / 256⌉ blocks.
 
-// The Rust `MatmulArgs` (src/ops/matmul/wgpu.rs, #[repr(C)], 32 bytes).
+// The Rust `MatmulArgs` (src/ops/matmul/mod.rs, #[repr(C)], 32 bytes).
 struct MatmulArgs {
     unsigned m;
     unsigned n;

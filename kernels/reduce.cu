@@ -19,7 +19,7 @@
 // 1-D launches: i = blockIdx.x · 256 + threadIdx.x, grid = ⌈threads / 256⌉ blocks of BLOCK = 256;
 // threads past the end return at once.
 
-// The Rust `crate::ops::reduce::wgpu::ReduceArgs` (#[repr(C)], 16 bytes).
+// The Rust `crate::ops::reduce::ReduceArgs` (#[repr(C)], 16 bytes).
 struct ReduceArgs {
     unsigned outer;
     unsigned n;

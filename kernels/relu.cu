@@ -9,7 +9,7 @@
 // Launch: 1-D, one thread per element, i = blockIdx.x · 256 + threadIdx.x, grid = ⌈n / 256⌉
 // blocks of BLOCK = 256; threads with i ≥ n return at once.
 
-// The Rust `crate::device::wgpu::ElemArgs` (#[repr(C)], 16 bytes); only n is used here.
+// The Rust `crate::device::args::ElemArgs` (#[repr(C)], 16 bytes); only n is used here.
 struct ElemArgs {
     unsigned n;
     unsigned op;

@@ -16,7 +16,7 @@
 // Launch: 1-D, grid = ⌈rows / 256⌉ blocks of BLOCK = 256 threads; threads with r ≥ rows return
 // at once (the launcher passes rows = 0 when c = 0).
 
-// The Rust `crate::ops::softmax::wgpu::SoftmaxArgs` (#[repr(C)], 16 bytes).
+// The Rust `crate::ops::softmax::SoftmaxArgs` (#[repr(C)], 16 bytes).
 struct SoftmaxArgs {
     unsigned rows;
     unsigned c;

@@ -21,7 +21,7 @@
 // The op has no backward (Grad-CAM upsamples maps that need no gradient), so there is no
 // backward kernel, matching the WGSL.
 
-// The Rust `crate::ops::upsample::wgpu::UpArgs` (#[repr(C)], 32 bytes).
+// The Rust `crate::ops::upsample::UpArgs` (#[repr(C)], 32 bytes).
 struct UpArgs {
     unsigned planes;
     unsigned h;

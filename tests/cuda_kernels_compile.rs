@@ -76,17 +76,17 @@ fn entry_points(source: &str) -> Vec<String> {
 /// `static_assert`s pinning the C parameter structs of `module` to the Rust sizes.
 fn size_asserts(module: &str) -> String {
     use shortcut::data::biased::ColorizeArgs;
-    use shortcut::device::wgpu::{ElemArgs, ShapeArgs};
-    use shortcut::ops::conv2d::{wgpu::ConvLaunch, Conv2dArgs};
-    use shortcut::ops::cross_entropy::wgpu::CeArgs;
-    use shortcut::ops::index::wgpu::IndexArgs;
-    use shortcut::ops::matmul::wgpu::MatmulArgs;
+    use shortcut::device::args::{ElemArgs, ShapeArgs};
+    use shortcut::ops::conv2d::{Conv2dArgs, ConvLaunch};
+    use shortcut::ops::cross_entropy::CeArgs;
+    use shortcut::ops::index::IndexArgs;
+    use shortcut::ops::matmul::MatmulArgs;
     use shortcut::ops::optim::cuda::{AdamStepArgs, SgdStepArgs};
     use shortcut::ops::optim::{AdamArgs, SgdArgs};
     use shortcut::ops::pool::PoolArgs;
-    use shortcut::ops::reduce::wgpu::ReduceArgs;
-    use shortcut::ops::softmax::wgpu::SoftmaxArgs;
-    use shortcut::ops::upsample::wgpu::UpArgs;
+    use shortcut::ops::reduce::ReduceArgs;
+    use shortcut::ops::softmax::SoftmaxArgs;
+    use shortcut::ops::upsample::UpArgs;
     use std::mem::size_of;
     // (module, C struct, size of the Rust struct it mirrors)
     let table: &[(&str, &str, usize)] = &[

@@ -52,7 +52,7 @@ fn launch_structs_match_their_wgsl_sizes() {
         (
             "conv2d",
             "ConvLaunch",
-            std::mem::size_of::<shortcut::ops::conv2d::wgpu::ConvLaunch>(),
+            std::mem::size_of::<shortcut::ops::conv2d::ConvLaunch>(),
         ),
         (
             "pool",
@@ -72,42 +72,42 @@ fn launch_structs_match_their_wgsl_sizes() {
         (
             "elementwise",
             "ShapeArgs",
-            std::mem::size_of::<shortcut::device::wgpu::ShapeArgs>(),
+            std::mem::size_of::<shortcut::device::args::ShapeArgs>(),
         ),
         (
             "elementwise",
             "ElemArgs",
-            std::mem::size_of::<shortcut::device::wgpu::ElemArgs>(),
+            std::mem::size_of::<shortcut::device::args::ElemArgs>(),
         ),
         (
             "matmul",
             "MatmulArgs",
-            std::mem::size_of::<shortcut::ops::matmul::wgpu::MatmulArgs>(),
+            std::mem::size_of::<shortcut::ops::matmul::MatmulArgs>(),
         ),
         (
             "reduce",
             "ReduceArgs",
-            std::mem::size_of::<shortcut::ops::reduce::wgpu::ReduceArgs>(),
+            std::mem::size_of::<shortcut::ops::reduce::ReduceArgs>(),
         ),
         (
             "softmax",
             "SoftmaxArgs",
-            std::mem::size_of::<shortcut::ops::softmax::wgpu::SoftmaxArgs>(),
+            std::mem::size_of::<shortcut::ops::softmax::SoftmaxArgs>(),
         ),
         (
             "cross_entropy",
             "CeArgs",
-            std::mem::size_of::<shortcut::ops::cross_entropy::wgpu::CeArgs>(),
+            std::mem::size_of::<shortcut::ops::cross_entropy::CeArgs>(),
         ),
         (
             "index",
             "IndexArgs",
-            std::mem::size_of::<shortcut::ops::index::wgpu::IndexArgs>(),
+            std::mem::size_of::<shortcut::ops::index::IndexArgs>(),
         ),
         (
             "upsample",
             "UpArgs",
-            std::mem::size_of::<shortcut::ops::upsample::wgpu::UpArgs>(),
+            std::mem::size_of::<shortcut::ops::upsample::UpArgs>(),
         ),
         ("biased_mnist", "ColorizeArgs", 48),
     ];

@@ -10,6 +10,7 @@
 //! * Every failure (no driver, out of memory, a kernel that does not compile) comes back as an
 //!   [`Error`], never as a panic.
 
+pub mod args;
 pub mod cpu;
 pub mod cuda;
 pub mod wgpu;

@@ -23,8 +23,8 @@
 //!
 //! Every result is summed in a fixed order (no atomics): deterministic run to run.
 
-use super::wgpu::ConvLaunch;
 use super::Conv2dArgs;
+use super::ConvLaunch;
 use crate::device::cuda::{gpu, CudaBuffer};
 use crate::error::{Error, Result};
 use crate::ops::reduce::cuda::sum_axis;

@@ -273,3 +273,17 @@ pub fn conv2d_bwd_bias(g: &Tensor) -> Result<Tensor> {
     };
     Ok(Tensor::from_storage(storage, Shape::new([o])))
 }
+
+/// The launch parameters of the GPU kernels: the shape plus per-pass extras, mirrored as
+/// `ConvLaunch` in `shaders/conv2d.wgsl` and `kernels/conv2d.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ConvLaunch {
+    pub a: Conv2dArgs,
+    pub has_bias: u32,
+    /// Positions per split of the weight-gradient GEMM (a multiple of 16).
+    pub k_chunk: u32,
+    pub splits: u32,
+    /// Threads of the 1-D kernels.
+    pub count: u32,
+}

@@ -6,22 +6,10 @@
 //! in split order. Bias gradient: two `sum_axis` reductions (over pixels, then over the batch).
 
 use super::Conv2dArgs;
+use super::ConvLaunch;
 use crate::device::wgpu::{gpu, GpuBuffer, MAX_GROUPS};
 use crate::error::{Error, Result};
 use crate::ops::reduce::wgpu::sum_axis;
-
-/// The launch parameters: the shape plus per-pass extras, mirrored in WGSL as `ConvLaunch`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ConvLaunch {
-    pub a: Conv2dArgs,
-    pub has_bias: u32,
-    /// Positions per split of the weight-gradient GEMM (a multiple of 16).
-    pub k_chunk: u32,
-    pub splits: u32,
-    /// Threads of the 1-D kernels.
-    pub count: u32,
-}
 
 const TILE: usize = 64;
 

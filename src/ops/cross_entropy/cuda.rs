@@ -8,7 +8,7 @@
 //! Launch: 1-D, ⌈n / 256⌉ blocks of 256 threads. The kernels index with 32-bit integers, so
 //! n·c must be below 2³² (checked).
 
-use super::wgpu::CeArgs;
+use super::CeArgs;
 use crate::device::cuda::{gpu, CudaBuffer};
 use crate::error::{Error, Result};
 

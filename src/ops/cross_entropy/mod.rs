@@ -107,3 +107,12 @@ pub fn cross_entropy_bwd(logits: &Tensor, targets: &Tensor, g: &Tensor) -> Resul
     };
     Ok(Tensor::from_storage(dx, logits.shape().clone()))
 }
+
+/// Samples and classes, mirrored in `shaders/cross_entropy.wgsl` and `kernels/cross_entropy.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct CeArgs {
+    pub n: u32,
+    pub c: u32,
+    pub _pad: [u32; 2],
+}

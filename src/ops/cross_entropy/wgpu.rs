@@ -1,16 +1,8 @@
 //! WebGPU launchers of the fused cross-entropy (`shaders/cross_entropy.wgsl`).
 
+use super::CeArgs;
 use crate::device::wgpu::{gpu, GpuBuffer};
 use crate::error::Result;
-
-/// Samples and classes, mirrored in WGSL.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct CeArgs {
-    pub n: u32,
-    pub c: u32,
-    pub _pad: [u32; 2],
-}
 
 fn args(n: usize, c: usize) -> CeArgs {
     CeArgs {

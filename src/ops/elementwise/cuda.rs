@@ -8,8 +8,8 @@
 
 use super::cpu::broadcast_strides;
 use super::{BinaryOp, UnaryOp};
+use crate::device::args::{ElemArgs, ShapeArgs};
 use crate::device::cuda::{gpu, CudaBuffer};
-use crate::device::wgpu::{ElemArgs, ShapeArgs};
 use crate::error::Result;
 
 /// The op code `binary_fwd_f32` switches on.

@@ -2,7 +2,8 @@
 
 use super::cpu::broadcast_strides;
 use super::{BinaryOp, UnaryOp};
-use crate::device::wgpu::{gpu, ElemArgs, GpuBuffer, ShapeArgs};
+use crate::device::args::{ElemArgs, ShapeArgs};
+use crate::device::wgpu::{gpu, GpuBuffer};
 use crate::error::Result;
 
 /// The op code `binary_fwd_f32` switches on.

@@ -14,9 +14,9 @@
 //! launchers refuse tensors of 2³² elements or more; they also check buffer lengths, since an
 //! out-of-bounds access on CUDA would poison the whole context.
 
-use super::wgpu::IndexArgs;
+use super::IndexArgs;
+use crate::device::args::ShapeArgs;
 use crate::device::cuda::{gpu, CudaBuffer};
-use crate::device::wgpu::ShapeArgs;
 use crate::error::{Error, Result};
 
 /// A size the 32-bit kernels can index, or an error naming the op.

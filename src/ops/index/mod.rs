@@ -247,3 +247,17 @@ impl Tensor {
         }))
     }
 }
+
+/// Sizes of an indexing launch, mirrored in `shaders/index.wgsl` and `kernels/index.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct IndexArgs {
+    pub count: u32,
+    pub outer: u32,
+    pub n: u32,
+    pub inner: u32,
+    pub start: u32,
+    pub len: u32,
+    pub row: u32,
+    pub _pad: u32,
+}

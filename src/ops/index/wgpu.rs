@@ -1,21 +1,9 @@
 //! WebGPU launchers of the layout and indexing kernels (`shaders/index.wgsl`).
 
-use crate::device::wgpu::{gpu, GpuBuffer, ShapeArgs};
+use super::IndexArgs;
+use crate::device::args::ShapeArgs;
+use crate::device::wgpu::{gpu, GpuBuffer};
 use crate::error::{Error, Result};
-
-/// Sizes of an indexing launch, mirrored in WGSL.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct IndexArgs {
-    pub count: u32,
-    pub outer: u32,
-    pub n: u32,
-    pub inner: u32,
-    pub start: u32,
-    pub len: u32,
-    pub row: u32,
-    pub _pad: u32,
-}
 
 fn u(v: usize) -> u32 {
     v as u32

@@ -9,7 +9,7 @@
 //!
 //! Both sum each output over k in ascending order, so they agree with each other bit for bit.
 
-use super::wgpu::MatmulArgs;
+use super::MatmulArgs;
 use crate::device::cuda::{gpu, CudaBuffer};
 use crate::error::{Error, Result};
 

@@ -125,3 +125,15 @@ impl Tensor {
         ))
     }
 }
+
+/// Sizes and transposes of a matmul, mirrored in `shaders/matmul.wgsl` and `kernels/matmul.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatmulArgs {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub trans_a: u32,
+    pub trans_b: u32,
+    pub _pad: [u32; 3],
+}

@@ -1,19 +1,8 @@
 //! WebGPU launcher `matmul_fwd_f32` (`shaders/matmul.wgsl`: 64×64 tiles, 4×4 per thread).
 
+use super::MatmulArgs;
 use crate::device::wgpu::{gpu, GpuBuffer, MAX_GROUPS};
 use crate::error::{Error, Result};
-
-/// Sizes and transposes of a matmul, mirrored in WGSL.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct MatmulArgs {
-    pub m: u32,
-    pub n: u32,
-    pub k: u32,
-    pub trans_a: u32,
-    pub trans_b: u32,
-    pub _pad: [u32; 3],
-}
 
 /// Output tile edge of the shader.
 const TILE: usize = 64;

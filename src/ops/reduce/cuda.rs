@@ -11,7 +11,7 @@
 //! 1-D launches use ⌈threads / 256⌉ blocks of 256. The kernels index with 32-bit integers, so
 //! the [outer, n, inner] view must hold fewer than 2³² elements (checked).
 
-use super::wgpu::ReduceArgs;
+use super::ReduceArgs;
 use crate::device::cuda::{gpu, CudaBuffer};
 use crate::error::{Error, Result};
 

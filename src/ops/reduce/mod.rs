@@ -151,3 +151,13 @@ pub fn max_bwd(g: &Tensor, idx: &Tensor, in_shape: &Shape, axis: usize) -> Resul
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }
+
+/// Sizes of the [outer, n, inner] view, mirrored in `shaders/reduce.wgsl` and `kernels/reduce.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ReduceArgs {
+    pub outer: u32,
+    pub n: u32,
+    pub inner: u32,
+    pub _pad: u32,
+}

@@ -1,17 +1,8 @@
 //! WebGPU launchers of the reductions (`shaders/reduce.wgsl`) on the [outer, n, inner] view.
 
+use super::ReduceArgs;
 use crate::device::wgpu::{gpu, grid_groups, GpuBuffer};
 use crate::error::Result;
-
-/// Sizes of the [outer, n, inner] view, mirrored in WGSL.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ReduceArgs {
-    pub outer: u32,
-    pub n: u32,
-    pub inner: u32,
-    pub _pad: u32,
-}
 
 fn args(outer: usize, n: usize, inner: usize) -> ReduceArgs {
     ReduceArgs {

@@ -1,8 +1,8 @@
 //! CUDA launchers `relu_fwd_f32`, `relu_bwd_f32` (`kernels/relu.cu`): 1-D, one thread per
 //! element, `⌈n / 256⌉` blocks of 256 threads; the parameter is an [`ElemArgs`] (only `n`).
 
+use crate::device::args::ElemArgs;
 use crate::device::cuda::{gpu, CudaBuffer};
-use crate::device::wgpu::ElemArgs;
 use crate::error::Result;
 
 fn args(n: usize) -> ElemArgs {

@@ -1,6 +1,7 @@
 //! WebGPU launchers `relu_fwd_f32`, `relu_bwd_f32` (`shaders/relu.wgsl`).
 
-use crate::device::wgpu::{gpu, ElemArgs, GpuBuffer};
+use crate::device::args::ElemArgs;
+use crate::device::wgpu::{gpu, GpuBuffer};
 use crate::error::Result;
 
 fn args(n: usize) -> ElemArgs {

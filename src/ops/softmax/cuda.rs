@@ -5,7 +5,7 @@
 //!   one thread per row of length c; 1-D launch, ⌈rows / 256⌉ blocks of 256 threads (no launch
 //!   when c = 0). The kernels index with 32-bit integers, so rows·c must be below 2³² (checked).
 
-use super::wgpu::SoftmaxArgs;
+use super::SoftmaxArgs;
 use crate::device::cuda::{gpu, CudaBuffer};
 use crate::error::{Error, Result};
 

@@ -68,3 +68,13 @@ pub fn softmax_bwd(g: &Tensor, y: &Tensor, log: bool) -> Result<Tensor> {
     };
     Ok(Tensor::from_storage(dx, y.shape().clone()))
 }
+
+/// Rows, row length and which function, mirrored in `shaders/softmax.wgsl` and `kernels/softmax.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SoftmaxArgs {
+    pub rows: u32,
+    pub c: u32,
+    pub log: u32,
+    pub _pad: u32,
+}

@@ -1,17 +1,8 @@
 //! WebGPU launchers of softmax / log_softmax (`shaders/softmax.wgsl`), one thread per row.
 
+use super::SoftmaxArgs;
 use crate::device::wgpu::{gpu, GpuBuffer};
 use crate::error::Result;
-
-/// Rows, row length and which function, mirrored in WGSL.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct SoftmaxArgs {
-    pub rows: u32,
-    pub c: u32,
-    pub log: u32,
-    pub _pad: u32,
-}
 
 fn args(rows: usize, c: usize, log: bool) -> SoftmaxArgs {
     SoftmaxArgs {

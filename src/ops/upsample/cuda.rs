@@ -5,7 +5,7 @@
 //! blocks of 256 threads (n = planes·out_h·out_w); the kernel takes [`UpArgs`] by value, then
 //! x and y. Forward only, as on the other devices (the op has no backward).
 
-use super::wgpu::UpArgs;
+use super::UpArgs;
 use crate::device::cuda::{gpu, CudaBuffer};
 use crate::error::{Error, Result};
 

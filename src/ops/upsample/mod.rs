@@ -70,3 +70,15 @@ impl Tensor {
         ))
     }
 }
+
+/// Planes and sizes, mirrored in `shaders/upsample.wgsl` and `kernels/upsample.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct UpArgs {
+    pub planes: u32,
+    pub h: u32,
+    pub w: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub _pad: [u32; 3],
+}

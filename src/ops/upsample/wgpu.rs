@@ -1,19 +1,8 @@
 //! WebGPU launcher `upsample_bilinear2d_fwd_f32` (`shaders/upsample.wgsl`).
 
+use super::UpArgs;
 use crate::device::wgpu::{gpu, GpuBuffer};
 use crate::error::Result;
-
-/// Planes and sizes, mirrored in WGSL.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct UpArgs {
-    pub planes: u32,
-    pub h: u32,
-    pub w: u32,
-    pub out_h: u32,
-    pub out_w: u32,
-    pub _pad: [u32; 3],
-}
 
 /// Upsample `planes` planes of h×w to oh×ow.
 pub fn upsample_bilinear2d_fwd(
