@@ -58,7 +58,10 @@ extern "C" __global__ void cross_entropy_bwd_f32(const CeArgs ce,
     if (i >= ce.n) return;
     const float* row = x + i * ce.c;
     float lse = ce_logsumexp(row, ce.c);
-    unsigned tc = (unsigned)t[i];
+    float tv = t[i];
+    // A NaN or negative target would convert to class 0; send it (like one ≥ c) past the last
+    // class so no k matches it.
+    unsigned tc = (tv >= 0.0f) ? (unsigned)tv : ce.c;
     float gi = g[i];
     for (unsigned k = 0u; k < ce.c; ++k) {
         float onehot = (k == tc) ? 1.0f : 0.0f;
