@@ -136,20 +136,15 @@ extern "C" __global__ void sum_to_fwd_f32(const ShapeArgs sa,
     out[j] = s;
 }
 
-// x^p with x² as x·x, and the special cases of the WGSL kernel (which needs them because
-// WGSL's pow is undefined for x < 0): a real result for negative x and integer p.
+// x^p with x² as x·x, as the CPU's pow (src/ops/elementwise/cpu.rs). The WGSL kernel adds
+// special cases for x ≤ 0 because WGSL's pow is undefined there; CUDA's powf follows C99 (a
+// real result for negative x and integer p, NaN for non-integer p, the signs of ±0 and ±∞),
+// like Rust's f32::powf, so copying those cases would only break parity: (−0)³ must stay −0,
+// (−0)⁻¹ = −∞ and (−∞)^2.5 = +∞.
 __device__ __forceinline__ float pow_scalar(float v, float p) {
     if (p == 2.0f) return v * v;
     if (p == 1.0f) return v;
     if (p == 0.5f) return sqrtf(v);
-    if (p == 0.0f) return 1.0f;
-    if (v == 0.0f) return p > 0.0f ? 0.0f : __int_as_float(0x7f800000);
-    if (v < 0.0f) {
-        if (p != floorf(p)) return nan_f32();
-        float r = powf(-v, p);
-        float h = p * 0.5f;
-        return (h - floorf(h)) != 0.0f ? -r : r;   // odd p: negative result
-    }
     return powf(v, p);
 }
 

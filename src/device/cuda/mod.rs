@@ -377,12 +377,14 @@ impl Cuda {
         bufs: &[&CudaBuffer],
         threads: usize,
     ) -> Result<()> {
-        let blocks = threads.div_ceil(BLOCK as usize);
-        if blocks > i32::MAX as usize {
+        // The kernels compute their thread index in 32 bits (`flat_index()`), so more than
+        // 2³² threads would wrap around and silently redo the first elements.
+        if threads > u32::MAX as usize {
             return Err(Error::Invalid(format!(
-                "cuda: {entry} over {threads} elements exceeds the grid"
+                "cuda: {entry} over {threads} elements exceeds the kernels' 32-bit indexing"
             )));
         }
+        let blocks = threads.div_ceil(BLOCK as usize);
         self.launch(
             module,
             entry,
