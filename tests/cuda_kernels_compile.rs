@@ -200,6 +200,14 @@ fn every_kernel_file_is_embedded() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/kernels");
     for f in std::fs::read_dir(dir).unwrap() {
         let path = f.unwrap().path();
+        if path.extension().is_some_and(|e| e == "cuh") {
+            let on_disk = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                on_disk == kernels::COMMON || on_disk == kernels::GEMM_TILE,
+                "{} is not embedded",
+                path.display()
+            );
+        }
         if path.extension().is_some_and(|e| e == "cu") {
             let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
             let on_disk = std::fs::read_to_string(&path).unwrap();
