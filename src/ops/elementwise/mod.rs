@@ -19,6 +19,7 @@
 
 pub mod cpu;
 pub mod cuda;
+mod gpu_args;
 pub mod wgpu;
 
 use super::same_device;

@@ -10,25 +10,16 @@
 //!   [outer, n, inner] view of the axis; cat launches once per part.
 //!
 //! Every launch is 1-D: one thread per output element (cat: per element of the part), blocks of
-//! 256 threads, ⌈count / 256⌉ blocks. The kernels index in 32-bit unsigned arithmetic, so the
-//! launchers refuse tensors of 2³² elements or more; they also check buffer lengths, since an
-//! out-of-bounds access on CUDA would poison the whole context.
+//! 256 threads, ⌈count / 256⌉ blocks. The parameter structs, the 32-bit range checks and the CSR
+//! table come from `gpu_args.rs` (shared with the WebGPU launchers); these launchers also check
+//! buffer lengths, since an out-of-bounds access on CUDA would poison the whole context.
 
-use super::IndexArgs;
-use crate::device::args::ShapeArgs;
+use super::gpu_args;
 use crate::device::cuda::{gpu, CudaBuffer};
 use crate::error::{Error, Result};
 
-/// A size the 32-bit kernels can index, or an error naming the op.
-fn u32_size(v: usize, what: &str) -> Result<u32> {
-    u32::try_from(v).map_err(|_| {
-        Error::Invalid(format!(
-            "{what}: {v} elements exceed the 32-bit indexing of the cuda kernels"
-        ))
-    })
-}
-
-/// An error unless `buf` holds at least `words` elements.
+/// An error unless `buf` holds at least `words` elements (an out-of-bounds access on CUDA would
+/// poison the whole context).
 fn need(buf: &CudaBuffer, words: usize, what: &str) -> Result<()> {
     if buf.len() < words {
         return Err(Error::Invalid(format!(
@@ -42,39 +33,12 @@ fn need(buf: &CudaBuffer, words: usize, what: &str) -> Result<()> {
 /// `permute_fwd_f32`.
 pub fn permute(x: &CudaBuffer, dims: &[usize], perm: &[usize]) -> Result<CudaBuffer> {
     let g = gpu()?;
-    if perm.len() != dims.len() || perm.iter().any(|&p| p >= dims.len()) {
-        return Err(Error::Invalid(format!(
-            "permute: {perm:?} is not a permutation of {} axes",
-            dims.len()
-        )));
-    }
-    let strides = crate::shape::Shape::new(dims.to_vec()).strides();
-    let out_dims: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
-    let src_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
-    let n = x.len();
+    let args = gpu_args::permute(dims, perm)?;
     need(x, dims.iter().product(), "permute")?;
+    let n = x.len();
     let y = g.alloc(n)?;
-    let args = ShapeArgs {
-        n: u32_size(n, "permute")?,
-        rank: dims.len() as u32,
-        op: 0,
-        count: 0,
-        out_dims: ShapeArgs::axes(&out_dims)?,
-        a_strides: ShapeArgs::axes(&src_strides)?,
-        b_strides: [0; 8],
-        extra: [0; 8],
-    };
     g.launch_1d("index", "permute_fwd_f32", &args, &[x, &y], n)?;
     Ok(y)
-}
-
-fn as_u32(v: &[usize], what: &str) -> Result<Vec<u32>> {
-    v.iter()
-        .map(|&i| {
-            u32::try_from(i)
-                .map_err(|_| Error::Invalid(format!("{what}: index {i} exceeds u32 on cuda")))
-        })
-        .collect()
 }
 
 /// `index_select_fwd_f32`: rows `idx` of x (rows of `row` elements).
@@ -85,25 +49,15 @@ pub fn index_select(x: &CudaBuffer, row: usize, idx: &[usize]) -> Result<CudaBuf
     if count == 0 {
         return Ok(y);
     }
-    let rows = x.len() / row;
-    if let Some(&bad) = idx.iter().find(|&&i| i >= rows) {
-        return Err(Error::Invalid(format!(
-            "index_select: index {bad} out of range for {rows} rows"
-        )));
-    }
-    u32_size(x.len(), "index_select")?;
-    let ib = g.upload(&as_u32(idx, "index_select")?)?;
-    let args = IndexArgs {
-        count: u32_size(count, "index_select")?,
-        row: row as u32,
-        ..Default::default()
-    };
+    gpu_args::u32_size(x.len(), "index_select")?;
+    let ib = g.upload(&gpu_args::indices(idx, x.len() / row, "index_select")?)?;
+    let args = gpu_args::index_select(count, row, "index_select")?;
     g.launch_1d("index", "index_select_fwd_f32", &args, &[x, &ib, &y], count)?;
     Ok(y)
 }
 
-/// `index_select_bwd_f32`: dx row r = Σ g row j over the j with idx[j] = r (ascending j).
-/// The host inverts `idx` into CSR form (offsets per input row, then the j's).
+/// `index_select_bwd_f32`: dx row r = Σ g row j over the j with idx[j] = r (ascending j), through
+/// the CSR inverse of `idx` built on the host.
 pub fn index_select_bwd(
     g_in: &CudaBuffer,
     row: usize,
@@ -115,34 +69,12 @@ pub fn index_select_bwd(
     if count == 0 {
         return g.alloc(0);
     }
-    if let Some(&bad) = idx.iter().find(|&&i| i >= rows) {
-        return Err(Error::Invalid(format!(
-            "index_select backward: index {bad} out of range for {rows} rows"
-        )));
-    }
+    let (offsets, sources) = gpu_args::inverse_csr(idx, rows)?;
     need(g_in, idx.len() * row, "index_select backward")?;
-    u32_size(g_in.len(), "index_select backward")?;
-    let count32 = u32_size(count, "index_select backward")?;
-    let mut offsets = vec![0u32; rows + 1];
-    for &i in idx {
-        offsets[i + 1] += 1;
-    }
-    for r in 0..rows {
-        offsets[r + 1] += offsets[r];
-    }
-    let mut fill = offsets.clone();
-    let mut sources = vec![0u32; idx.len().max(1)];
-    for (j, &i) in idx.iter().enumerate() {
-        sources[fill[i] as usize] = j as u32;
-        fill[i] += 1;
-    }
+    gpu_args::u32_size(g_in.len(), "index_select backward")?;
+    let args = gpu_args::index_select(count, row, "index_select backward")?;
     let (ob, sb) = (g.upload(&offsets)?, g.upload(&sources)?);
     let dx = g.alloc(count)?;
-    let args = IndexArgs {
-        count: count32,
-        row: row as u32,
-        ..Default::default()
-    };
     g.launch_1d(
         "index",
         "index_select_bwd_f32",
@@ -151,37 +83,6 @@ pub fn index_select_bwd(
         count,
     )?;
     Ok(dx)
-}
-
-/// The [outer, n, inner] sizes of a slice or cat launch. The [outer, n, inner] tensor is the
-/// largest buffer the launch touches: once its size fits the kernels' 32-bit indexing, so does
-/// every field.
-fn slice_args(
-    count: usize,
-    outer: usize,
-    n: usize,
-    inner: usize,
-    start: usize,
-    len: usize,
-    what: &str,
-) -> Result<IndexArgs> {
-    if start + len > n {
-        return Err(Error::Invalid(format!(
-            "{what}: {start}..{} exceeds an axis of size {n}",
-            start + len
-        )));
-    }
-    u32_size(outer * n * inner, what)?;
-    Ok(IndexArgs {
-        count: count as u32,
-        outer: outer as u32,
-        n: n as u32,
-        inner: inner as u32,
-        start: start as u32,
-        len: len as u32,
-        row: 0,
-        _pad: 0,
-    })
 }
 
 /// `slice_fwd_f32` on the [outer, n, inner] view.
@@ -195,7 +96,7 @@ pub fn slice(
 ) -> Result<CudaBuffer> {
     let g = gpu()?;
     let count = outer * len * inner;
-    let args = slice_args(count, outer, n, inner, start, len, "slice")?;
+    let args = gpu_args::slice(count, outer, n, inner, start, len, "slice")?;
     if count > 0 {
         need(x, outer * n * inner, "slice")?;
     }
@@ -215,7 +116,7 @@ pub fn slice_bwd(
 ) -> Result<CudaBuffer> {
     let g = gpu()?;
     let count = outer * n * inner;
-    let args = slice_args(count, outer, n, inner, start, len, "slice backward")?;
+    let args = gpu_args::slice(count, outer, n, inner, start, len, "slice backward")?;
     if count > 0 {
         need(grad, outer * len * inner, "slice backward")?;
     }
@@ -243,7 +144,7 @@ pub fn cat(
     let mut start = 0;
     for (p, &s) in parts.iter().zip(sizes) {
         let count = outer * s * inner;
-        let args = slice_args(count, outer, total, inner, start, s, "cat")?;
+        let args = gpu_args::slice(count, outer, total, inner, start, s, "cat")?;
         need(p, count, "cat")?;
         g.launch_1d("index", "cat_fwd_f32", &args, &[p, &out], count)?;
         start += s;

@@ -11,6 +11,7 @@
 
 pub mod cpu;
 pub mod cuda;
+mod gpu_args;
 pub mod wgpu;
 
 use super::{normalize_axis, same_device};
