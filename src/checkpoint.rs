@@ -61,9 +61,19 @@ fn ck_err(path: &Path, msg: impl Into<String>) -> Error {
 
 /// Write named tensors to `path` atomically.
 pub fn save(path: impl AsRef<Path>, tensors: &[(String, Tensor)]) -> Result<()> {
+    save_with_metadata(path, tensors, &[])
+}
+
+/// [`save`] with extra metadata entries (`shortcut.*` keys: how the model was trained, hooks
+/// that evaluation must re-attach). safetensors keeps them as strings in the header.
+pub fn save_with_metadata(
+    path: impl AsRef<Path>,
+    tensors: &[(String, Tensor)],
+    extra: &[(String, String)],
+) -> Result<()> {
     let path = path.as_ref();
     let mut views = Vec::with_capacity(tensors.len());
-    let mut meta = HashMap::new();
+    let mut meta: HashMap<String, String> = extra.iter().cloned().collect();
     meta.insert("format".to_string(), "pt".to_string());
     for (name, t) in tensors {
         let bytes: Vec<u8> = t.to_vec()?.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -108,6 +118,15 @@ pub fn save(path: impl AsRef<Path>, tensors: &[(String, Tensor)]) -> Result<()> 
         let _ = std::fs::remove_file(&tmp);
         ck_err(path, format!("cannot write: {e}"))
     })
+}
+
+/// The metadata of a safetensors file (empty when it has none).
+pub fn load_metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| ck_err(path, format!("cannot read: {e}")))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| ck_err(path, format!("not a valid safetensors file: {e:?}")))?;
+    Ok(header.metadata().clone().unwrap_or_default())
 }
 
 /// Read every tensor of a safetensors file onto `device`.

@@ -7,10 +7,12 @@
 use clap::{Parser, Subcommand};
 use shortcut::checkpoint;
 use shortcut::data::{self, fetch, mnist, BiasedMnist, Split};
-use shortcut::models::{LazyCNN, ShapeCNN};
+use shortcut::models::ModelKind;
 use shortcut::nn::Module;
-use shortcut::study::{self, train::TrainConfig, Profile, StudyConfig};
-use shortcut::{Device, Error, Result, Rng};
+use shortcut::study::{self, Profile, StudyConfig};
+use shortcut::train::run_folder::RunPlan;
+use shortcut::train::{Method, Suppression, TrainConfig};
+use shortcut::{Device, Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -50,11 +52,8 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Train a model on Biased MNIST.
-    Train {
-        #[command(subcommand)]
-        model: TrainModel,
-    },
+    /// Train a model on Biased MNIST with one of the debiasing methods.
+    Train(TrainArgs),
     /// Evaluate a saved checkpoint (LazyCNN or ShapeCNN) on the train, hard and aligned splits.
     Eval {
         /// A model.safetensors written by `shortcut train`.
@@ -81,36 +80,59 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum TrainModel {
-    /// The lazy baseline (SPEC Task 1).
-    Lazy {
-        #[arg(long, default_value_t = 10)]
-        epochs: usize,
-        #[arg(long, default_value_t = 64)]
-        batch: usize,
-        #[arg(long, default_value_t = 1e-3)]
-        lr: f32,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
-        #[arg(long, default_value = "auto")]
-        device: String,
-        /// Output folder (default: runs/lazy-seed<SEED>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Probability of the dominant colour in the train split.
-        #[arg(long, default_value_t = 0.95)]
-        bias: f32,
-        /// Draw the train colours and noise once instead of every epoch.
-        #[arg(long)]
-        fixed_colors: bool,
-        /// Use only the first N samples of each split.
-        #[arg(long)]
-        limit: Option<usize>,
-        #[command(flatten)]
-        data: DataArgs,
-    },
+/// `shortcut train <lazy|shape>`: the model, the method and their settings.
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// The model: lazy (LazyCNN, SPEC Task 1) or shape (ShapeCNN, SPEC Task 4.3).
+    model: String,
+    /// plain (cross-entropy), consistency (colour jitter + symmetric KL), focal (focal loss) or
+    /// suppress (a forward hook scales the last conv's colour and shape channels).
+    #[arg(long, default_value = "plain")]
+    method: String,
+    /// Epochs (default: the SPEC's for the method — plain 10 lazy / 20 shape, consistency 25,
+    /// focal 30, suppress 15).
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Adam's learning rate (default: 5e-4 for focal, 1e-3 otherwise).
+    #[arg(long, allow_hyphen_values = true)]
+    lr: Option<f32>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Output folder (default: runs/<model>-<method>-seed<SEED>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Probability of the dominant colour in the train split.
+    #[arg(long, default_value_t = 0.95, allow_hyphen_values = true)]
+    bias: f32,
+    /// Draw the train colours and noise once instead of every epoch.
+    #[arg(long)]
+    fixed_colors: bool,
+    /// Use only the first N samples of each split.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// consistency: weight λ of the symmetric KL term (default 5).
+    #[arg(long, allow_hyphen_values = true)]
+    lambda: Option<f32>,
+    /// focal: focusing parameter γ (default 2).
+    #[arg(long, allow_hyphen_values = true)]
+    gamma: Option<f32>,
+    /// suppress: factor of the colour channels (default 0.3).
+    #[arg(long, allow_hyphen_values = true)]
+    suppress: Option<f32>,
+    /// suppress: factor of the shape channels (default 3.0).
+    #[arg(long, allow_hyphen_values = true)]
+    amplify: Option<f32>,
+    /// suppress: rank the channels on this trained checkpoint of the same model (default:
+    /// train the plain model of the same seed first, into <out>/ranked-plain).
+    #[arg(long)]
+    rank_from: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Subcommand)]
@@ -263,56 +285,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Train {
-            model:
-                TrainModel::Lazy {
-                    epochs,
-                    batch,
-                    lr,
-                    seed,
-                    device,
-                    out,
-                    bias,
-                    fixed_colors,
-                    limit,
-                    data,
-                },
-        } => {
-            check_bias(bias)?;
-            let cfg = TrainConfig {
-                epochs,
-                batch,
-                lr,
-                seed,
-                limit,
-                device: Device::parse(&device)?,
-                progress: true,
-            };
-            cfg.validate()?;
-            let d = load_data(&data, seed, bias, !fixed_colors)?;
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/lazy-seed{seed}")));
-            say(&format!("training LazyCNN on {} (seed {seed}, {epochs} epochs, batch {batch}, lr {lr}) → {}", cfg.device.describe(), out.display()));
-            let (run, _) = study::task1::run(&d, &cfg, &out, &mut |s| say(s))?;
-            let p = &run.red1_probe;
-            say(&format!(
-                "final: train {:.1}%  hard {:.1}%  aligned {:.1}%  | red-1 probe predicts {} ({:.0}%); all red test 1s → {:?}",
-                run.final_train_acc(),
-                run.final_hard_acc(),
-                run.aligned.accuracy,
-                p.predicted,
-                100.0 * p.probabilities[p.predicted],
-                p.all_ones_predicted
-            ));
-            say(&format!(
-                "wrote {}",
-                run.files
-                    .iter()
-                    .map(|f| out.join(f).display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            Ok(())
-        }
+        Command::Train(args) => train(args),
         Command::Eval {
             checkpoint: path,
             device,
@@ -321,28 +294,11 @@ fn run(cli: Cli) -> Result<()> {
             data,
         } => {
             let device = Device::parse(&device)?;
-            let tensors = checkpoint::load(&path, device)?;
-            let mut rng = Rng::new(0, 0);
-            let model: Box<dyn Module> = if tensors.contains_key("color_mixer.0.weight") {
-                Box::new(LazyCNN::new(&mut rng, device)?)
-            } else if tensors.contains_key("features.0.weight") {
-                Box::new(ShapeCNN::new(&mut rng, device)?)
-            } else {
-                let mut names: Vec<&String> = tensors.keys().collect();
-                names.sort();
-                return Err(Error::Invalid(format!(
-                    "{} is not a checkpoint of a known model (LazyCNN or ShapeCNN); it holds {:?}",
-                    path.display(),
-                    names
-                )));
-            };
-            model
-                .load_state_dict(&tensors)
-                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            let model = load_model(&path, device)?;
             let d = load_data(&data, seed, 0.95, true)?;
             for split in Split::ALL {
                 let start = std::time::Instant::now();
-                let e = study::train::evaluate(model.as_ref(), &d, split, limit, device)?;
+                let e = shortcut::train::evaluate(model.as_ref(), &d, split, limit, device)?;
                 let secs = start.elapsed().as_secs_f64();
                 say(&format!(
                     "{:<8} {:5.1}%  ({} samples, {:.0} images/s including colourization)",
@@ -390,6 +346,187 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The method named on the command line, with the method-specific flags applied (a flag of
+/// another method is a mistake, not silently ignored).
+fn method_of(a: &TrainArgs) -> Result<Method> {
+    let mut m = Method::with_defaults(&a.method)?;
+    let misplaced = |flag: &str, owner: &str| {
+        Error::Invalid(format!(
+            "--{flag} applies to --method {owner}, not --method {}",
+            a.method
+        ))
+    };
+    match &mut m {
+        Method::Consistency { lambda, .. } => {
+            if let Some(l) = a.lambda {
+                *lambda = l;
+            }
+        }
+        Method::Focal { gamma } => {
+            if let Some(g) = a.gamma {
+                *gamma = g;
+            }
+        }
+        Method::Suppress { suppress, amplify } => {
+            if let Some(s) = a.suppress {
+                *suppress = s;
+            }
+            if let Some(f) = a.amplify {
+                *amplify = f;
+            }
+        }
+        Method::Plain => {}
+    }
+    let given = |v: bool, flag: &str, owner: &str, m: &Method| {
+        if v && m.name() != owner {
+            Err(misplaced(flag, owner))
+        } else {
+            Ok(())
+        }
+    };
+    given(a.lambda.is_some(), "lambda", "consistency", &m)?;
+    given(a.gamma.is_some(), "gamma", "focal", &m)?;
+    given(a.suppress.is_some(), "suppress", "suppress", &m)?;
+    given(a.amplify.is_some(), "amplify", "suppress", &m)?;
+    given(a.rank_from.is_some(), "rank-from", "suppress", &m)?;
+    m.validate()?;
+    Ok(m)
+}
+
+/// A checkpoint of LazyCNN or ShapeCNN, with the suppression hook its metadata records.
+fn load_model(path: &Path, device: Device) -> Result<Box<dyn Module>> {
+    let tensors = checkpoint::load(path, device)?;
+    let Some(kind) = ModelKind::of_checkpoint(&tensors) else {
+        let mut names: Vec<&String> = tensors.keys().collect();
+        names.sort();
+        return Err(Error::Invalid(format!(
+            "{} is not a checkpoint of a known model (LazyCNN or ShapeCNN); it holds {:?}",
+            path.display(),
+            names
+        )));
+    };
+    let model = kind.build(0, device)?;
+    model
+        .load_state_dict(&tensors)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    if let Some(s) = Suppression::from_metadata(&checkpoint::load_metadata(path)?)? {
+        say(&format!(
+            "{}: applying its neuron-suppression hook on {} (colour channels {:?} × {}, shape channels {:?} × {})",
+            path.display(),
+            s.layer,
+            s.color_channels,
+            s.suppress,
+            s.shape_channels,
+            s.amplify
+        ));
+        s.attach(model.as_ref())?;
+    }
+    model.set_training(false);
+    Ok(model)
+}
+
+/// `shortcut train <model> [--method ...]`.
+fn train(a: TrainArgs) -> Result<()> {
+    let kind = ModelKind::parse(&a.model)?;
+    let method = method_of(&a)?;
+    check_bias(a.bias)?;
+    let cfg = TrainConfig {
+        epochs: a.epochs.unwrap_or_else(|| method.default_epochs(kind)),
+        batch: a.batch,
+        lr: a.lr.unwrap_or_else(|| method.default_lr()),
+        seed: a.seed,
+        limit: a.limit,
+        device: Device::parse(&a.device)?,
+        progress: true,
+    };
+    cfg.validate()?;
+    let d = load_data(&a.data, a.seed, a.bias, !a.fixed_colors)?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "runs/{}-{}-seed{}",
+            kind.slug(),
+            method.name(),
+            a.seed
+        ))
+    });
+    shortcut::train::run_folder::prepare_folder(&out)?;
+    let suppression = match &method {
+        Method::Suppress { suppress, amplify } => {
+            let ranked: Box<dyn Module> = match &a.rank_from {
+                Some(p) => load_model(p, cfg.device)?,
+                None => {
+                    let dir = out.join("ranked-plain");
+                    let plain_cfg = TrainConfig {
+                        epochs: Method::Plain.default_epochs(kind),
+                        lr: Method::Plain.default_lr(),
+                        ..cfg.clone()
+                    };
+                    say(&format!(
+                        "ranking channels: training the plain {} of seed {} first ({} epochs) → {}",
+                        kind.name(),
+                        a.seed,
+                        plain_cfg.epochs,
+                        dir.display()
+                    ));
+                    let plan = RunPlan {
+                        kind,
+                        method: &Method::Plain,
+                        suppression: None,
+                        cfg: &plain_cfg,
+                    };
+                    shortcut::train::train_run(&plan, &d, &dir, &mut |s| say(&format!("  {s}")))?.1
+                }
+            };
+            let s = Suppression::rank(ranked.as_ref(), *suppress, *amplify, cfg.device)?;
+            say(&format!(
+                "suppression hook on {}: colour channels {:?} × {suppress}, shape channels {:?} × {amplify}",
+                s.layer, s.color_channels, s.shape_channels
+            ));
+            Some(s)
+        }
+        _ => None,
+    };
+    say(&format!(
+        "training {} with --method {} on {} (seed {}, {} epochs, batch {}, lr {}) → {}",
+        kind.name(),
+        method.name(),
+        cfg.device.describe(),
+        a.seed,
+        cfg.epochs,
+        cfg.batch,
+        cfg.lr,
+        out.display()
+    ));
+    let plan = RunPlan {
+        kind,
+        method: &method,
+        suppression: suppression.as_ref(),
+        cfg: &cfg,
+    };
+    let (run, _) = shortcut::train::train_run(&plan, &d, &out, &mut |s| say(s))?;
+    let p = &run.red1_probe;
+    say(&format!(
+        "final: train {:.1}%  hard {:.1}% (best {:.1}% at epoch {})  aligned {:.1}%  | red-1 probe predicts {} ({:.0}%); all red test 1s → {:?}",
+        run.final_train_acc(),
+        run.final_hard_acc(),
+        run.best_hard_acc,
+        run.best_epoch,
+        run.aligned.accuracy,
+        p.predicted,
+        100.0 * p.probabilities[p.predicted],
+        p.all_ones_predicted
+    ));
+    say(&format!(
+        "wrote {}",
+        run.files
+            .iter()
+            .map(|f| out.join(f).display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(())
 }
 
 fn main() -> ExitCode {

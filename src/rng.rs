@@ -9,6 +9,42 @@
 //! [`Rng`] wraps the hash in a sequential stream for parameter initialization and shuffling:
 //! the k-th block of four words is `pcg4d([seed_lo, seed_hi, stream, k])`.
 
+/// Every random stream of the engine and the study, in one table, so that no two purposes can
+/// share one by accident.
+///
+/// A stream id is the third word of the pcg4d input `[seed_lo, seed_hi, stream, counter]`: for a
+/// sequential [`Rng`] the counter is the block number; for the per-sample draws of the data
+/// kernels (colourization, colour jitter) the hash of `[seed_lo, seed_hi, stream, epoch]` is the
+/// key from which every sample's words are derived (`pcg4d([K0 ^ index, K1, K2 ^ block, K3])`).
+/// Two purposes with different ids never see the same words.
+///
+/// | id | purpose |
+/// | --- | --- |
+/// | 0, 1, 2 | colourization of the train, hard and aligned splits ([`crate::data::Split`] as u32) |
+/// | 3 | colour jitter of the train split (Task 4, colour consistency) |
+/// | 16 | model parameter initialization |
+/// | 65 536 + e | the shuffle of training epoch e |
+pub mod streams {
+    /// Colourization of Biased MNIST: split s uses stream `COLORIZE + s` (s = 0, 1, 2).
+    pub const COLORIZE: u32 = 0;
+    /// Colour jitter (the consistency method's second view).
+    pub const JITTER: u32 = 3;
+    /// Initialization of a model's parameters.
+    pub const INIT: u32 = 16;
+    /// First stream of the per-epoch shuffles: epoch e uses `SHUFFLE + e`.
+    pub const SHUFFLE: u32 = 1 << 16;
+
+    /// The stream of the shuffle of training epoch `epoch` (0-based).
+    pub fn shuffle(epoch: usize) -> u32 {
+        SHUFFLE.wrapping_add(epoch as u32)
+    }
+
+    /// The per-(seed, epoch) key of a per-sample draw on `stream` (see the table above).
+    pub fn key(seed: u64, stream: u32, epoch: u32) -> [u32; 4] {
+        super::pcg4d([seed as u32, (seed >> 32) as u32, stream, epoch])
+    }
+}
+
 /// The pcg4d hash: four 32-bit words in, four well-mixed 32-bit words out.
 ///
 /// ```text

@@ -75,8 +75,9 @@ fn entry_points(source: &str) -> Vec<String> {
 
 /// `static_assert`s pinning the C parameter structs of `module` to the Rust sizes.
 fn size_asserts(module: &str) -> String {
-    use shortcut::data::biased::ColorizeArgs;
     use shortcut::device::args::{ElemArgs, ShapeArgs};
+    use shortcut::ops::color_jitter::JitterArgs;
+    use shortcut::ops::colorize::ColorizeArgs;
     use shortcut::ops::conv2d::{Conv2dArgs, ConvLaunch};
     use shortcut::ops::cross_entropy::CeArgs;
     use shortcut::ops::index::IndexArgs;
@@ -107,7 +108,8 @@ fn size_asserts(module: &str) -> String {
         ("optim", "SgdArgs", size_of::<SgdArgs>()),
         ("optim", "AdamStepArgs", size_of::<AdamStepArgs>()),
         ("optim", "SgdStepArgs", size_of::<SgdStepArgs>()),
-        ("biased_mnist", "ColorizeArgs", size_of::<ColorizeArgs>()),
+        ("colorize", "ColorizeArgs", size_of::<ColorizeArgs>()),
+        ("color_jitter", "JitterArgs", size_of::<JitterArgs>()),
     ];
     table
         .iter()
@@ -167,7 +169,6 @@ fn launched_pairs() -> BTreeSet<(String, String)> {
         .map(|d| d.unwrap().path().join("cuda.rs"))
         .filter(|p| p.exists())
         .collect();
-    files.push(format!("{root}/src/data/biased.rs").into());
     let mut pairs = BTreeSet::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();

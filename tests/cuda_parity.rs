@@ -121,6 +121,13 @@ fn colorization_matches_the_cpu_pixel_for_pixel() {
     }
 }
 
+#[test]
+fn color_jitter_matches_the_cpu() {
+    if let Some(dev) = cuda() {
+        parity_cases::color_jitter_matches_the_cpu(dev);
+    }
+}
+
 /// Every tile shape the CUDA GEMM launchers can pick, and the simple direct/naive kernels the
 /// bench compares them with, against the CPU kernels (called on raw buffers, so each variant is
 /// reached whatever the dispatch thresholds are).

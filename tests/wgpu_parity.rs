@@ -115,3 +115,10 @@ fn colorization_matches_the_cpu_pixel_for_pixel() {
         parity_cases::colorization_matches_the_cpu_pixel_for_pixel(dev);
     }
 }
+
+#[test]
+fn color_jitter_matches_the_cpu() {
+    if let Some(dev) = wgpu() {
+        parity_cases::color_jitter_matches_the_cpu(dev);
+    }
+}

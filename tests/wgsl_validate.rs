@@ -109,7 +109,16 @@ fn launch_structs_match_their_wgsl_sizes() {
             "UpArgs",
             std::mem::size_of::<shortcut::ops::upsample::UpArgs>(),
         ),
-        ("biased_mnist", "ColorizeArgs", 48),
+        (
+            "colorize",
+            "ColorizeArgs",
+            std::mem::size_of::<shortcut::ops::colorize::ColorizeArgs>(),
+        ),
+        (
+            "color_jitter",
+            "JitterArgs",
+            std::mem::size_of::<shortcut::ops::color_jitter::JitterArgs>(),
+        ),
     ];
     for &(file, name, rust_size) in expect {
         let src = source(file).unwrap();

@@ -15,7 +15,7 @@
 //!
 //! Every random number is a pure function of `(seed, split, epoch, sample index)`. With
 //! `pcg4d` (see [`crate::rng`]) we derive a per-(seed, split, epoch) key
-//! `K = pcg4d([seed_lo, seed_hi, split, epoch])`, and block `c` of sample `i` is
+//! `K = pcg4d([seed_lo, seed_hi, split, epoch])` (stream ids in [`crate::rng::streams`]), and block `c` of sample `i` is
 //! `B(i, c) = pcg4d([K0 ^ i, K1, K2 ^ c, K3])` — four 32-bit words. Block 0 decides the colour
 //! and the stripe: word 0 (< bias·2³² ⇒ dominant), word 1 (which of the 9 others:
 //! `(w·9) >> 32`), word 2 (stripe on if its top bit is 0), word 3 (stripe along the width if its
@@ -33,15 +33,13 @@
 //! every evaluation sees the same images.
 
 use super::mnist::{Mnist, MnistSplit, PIXELS};
-use crate::device::cuda::CudaBuffer;
-use crate::device::wgpu::GpuBuffer;
-use crate::device::{cuda, wgpu};
-use crate::device::{Device, Storage};
+use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::rng::pcg4d;
-use crate::shape::Shape;
+use crate::ops::colorize::{self, cpu::block, ColorizeArgs, ColorizeInput, DeviceCopy, Source};
+use crate::rng::streams;
 use crate::tensor::Tensor;
-use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Digit → dominant colour (RGB in [0, 1]).
 pub const PALETTE: [[f32; 3]; 10] = [
@@ -63,7 +61,7 @@ pub const COLOR_NAMES: [&str; 10] = [
 ];
 
 /// Values per coloured image (3×28×28).
-pub const IMAGE_LEN: usize = 3 * PIXELS;
+pub const IMAGE_LEN: usize = colorize::IMAGE_LEN;
 
 /// Which split a sample comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -117,67 +115,6 @@ fn stripe() -> [f32; 28] {
     s
 }
 
-/// 1/√21845: scales a centred sum of four bytes to unit variance (21845 = 4·(256² − 1)/12).
-const BYTE_SUM_SCALE: f32 = 0.006_765_869;
-
-/// Standard-normal-like value from the four bytes of `w` (see the module docs).
-#[inline]
-pub fn byte_sum_normal(w: u32) -> f32 {
-    let s = (w & 0xff) + ((w >> 8) & 0xff) + ((w >> 16) & 0xff) + (w >> 24);
-    (s as i32 - 510) as f32 * BYTE_SUM_SCALE
-}
-
-/// Lanes hashed together by [`noise_blocks`].
-const LANES: usize = 16;
-
-/// Fill `out` (3×28×28) with 0.05·z: value p from word p % 4 of block `1 + p / 4` of sample i.
-/// This is `BiasedMnist::block` computed for 16 blocks at once, written lane-wise
-/// (structure of arrays) so the compiler turns each step of pcg4d into one vector instruction.
-// Indexing by lane across the four word arrays is the point: each loop is one vector op.
-#[allow(clippy::needless_range_loop)]
-fn noise_blocks(key: &[u32; 4], i: usize, out: &mut [f32]) {
-    let blocks = IMAGE_LEN / 4; // 588 = 36·16 + 12
-    let mut start = 0;
-    while start < blocks {
-        let n = LANES.min(blocks - start);
-        let mut v = [[0u32; LANES]; 4];
-        for l in 0..LANES {
-            let c = 1 + (start + l) as u32;
-            let input = [key[0] ^ i as u32, key[1], key[2] ^ c, key[3]];
-            for (w, x) in v.iter_mut().zip(input) {
-                w[l] = x.wrapping_mul(1664525).wrapping_add(1013904223);
-            }
-        }
-        for round in 0..2 {
-            if round == 1 {
-                for w in v.iter_mut() {
-                    for x in w.iter_mut() {
-                        *x ^= *x >> 16;
-                    }
-                }
-            }
-            for l in 0..LANES {
-                v[0][l] = v[0][l].wrapping_add(v[1][l].wrapping_mul(v[3][l]));
-            }
-            for l in 0..LANES {
-                v[1][l] = v[1][l].wrapping_add(v[2][l].wrapping_mul(v[0][l]));
-            }
-            for l in 0..LANES {
-                v[2][l] = v[2][l].wrapping_add(v[0][l].wrapping_mul(v[1][l]));
-            }
-            for l in 0..LANES {
-                v[3][l] = v[3][l].wrapping_add(v[1][l].wrapping_mul(v[2][l]));
-            }
-        }
-        for l in 0..n {
-            for word in 0..4 {
-                out[(start + l) * 4 + word] = 0.05 * byte_sum_normal(v[word][l]);
-            }
-        }
-        start += n;
-    }
-}
-
 /// Biased MNIST over a loaded MNIST.
 pub struct BiasedMnist {
     pub mnist: Mnist,
@@ -186,36 +123,10 @@ pub struct BiasedMnist {
     pub bias: f32,
     /// Re-draw train colours and noise every epoch (default) or keep epoch 0's.
     pub redraw_per_epoch: bool,
-    stripe: [f32; 28],
-    /// The splits' pixels and the colour tables on the WebGPU device, uploaded on first use.
-    gpu: std::sync::Mutex<Option<std::sync::Arc<GpuData<GpuBuffer>>>>,
-    /// The same on the CUDA device.
-    cuda: std::sync::Mutex<Option<std::sync::Arc<GpuData<CudaBuffer>>>>,
-}
-
-/// What the `colorize_fwd_f32` kernel reads besides the batch's indices, on one device (`B` is
-/// that device's buffer type).
-struct GpuData<B> {
-    train: B,
-    test: B,
-    /// palette (10 × 3), stripe (28), g/255 for g = 0..255 — computed here, so the shader
-    /// multiplies exactly the numbers the CPU does.
-    consts: B,
-}
-
-/// The kernel's parameters (`ColorizeArgs` in `shaders/biased_mnist.wgsl` and
-/// `kernels/biased_mnist.cu`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ColorizeArgs {
-    key: [u32; 4],
-    count: u32,
-    hard: u32,
-    threshold: u32,
-    always: u32,
-    color: u32,
-    noise: u32,
-    _pad: [u32; 2],
+    /// Palette, stripe and g/255 tables the colorize kernels read ([`colorize::consts`]).
+    consts: Vec<f32>,
+    /// Both splits' pixels uploaded to each GPU device used so far (uploaded on first use).
+    uploads: Mutex<HashMap<Device, Arc<DeviceCopy>>>,
 }
 
 impl BiasedMnist {
@@ -231,9 +142,8 @@ impl BiasedMnist {
             seed,
             bias,
             redraw_per_epoch,
-            stripe: stripe(),
-            gpu: std::sync::Mutex::new(None),
-            cuda: std::sync::Mutex::new(None),
+            consts: colorize::consts(&PALETTE, &stripe()),
+            uploads: Mutex::new(HashMap::new()),
         })
     }
 
@@ -265,45 +175,20 @@ impl BiasedMnist {
 
     /// K = pcg4d([seed_lo, seed_hi, split, epoch]).
     fn key(&self, split: Split, epoch: usize) -> [u32; 4] {
-        pcg4d([
-            self.seed as u32,
-            (self.seed >> 32) as u32,
-            split as u32,
+        streams::key(
+            self.seed,
+            streams::COLORIZE + split as u32,
             self.draw_epoch(split, epoch),
-        ])
-    }
-
-    /// Block `c` of sample `i` under key `k`.
-    #[inline]
-    fn block(k: &[u32; 4], i: usize, c: u32) -> [u32; 4] {
-        pcg4d([k[0] ^ i as u32, k[1], k[2] ^ c, k[3]])
+        )
     }
 
     /// The palette index sample `i` is painted with at `epoch`.
     pub fn color_of(&self, split: Split, epoch: usize, i: usize) -> usize {
-        let b = Self::block(&self.key(split, epoch), i, 0);
-        self.pick_color(split, self.label(split, i), b)
+        let args = self.colorize_args(split, epoch, 1, Paint::DRAWN);
+        colorize::cpu::pick_color(&args, self.label(split, i), block(&args.key, i, 0))
     }
 
-    fn pick_color(&self, split: Split, label: usize, b: [u32; 4]) -> usize {
-        let dominant = match split {
-            Split::Train | Split::Aligned => (b[0] as f64) < self.bias as f64 * 4_294_967_296.0,
-            Split::Hard => false,
-        };
-        if dominant {
-            label
-        } else {
-            // one of the 9 other colours: skip over the dominant one
-            let k = ((b[1] as u64 * 9) >> 32) as usize;
-            if k >= label {
-                k + 1
-            } else {
-                k
-            }
-        }
-    }
-
-    /// Write the coloured image of sample `i` into `out` (3×28×28, CHW).
+    /// Write the coloured image of sample `i` into `out` (3×28×28, CHW), on the host.
     pub fn colorize_into(
         &self,
         split: Split,
@@ -312,69 +197,16 @@ impl BiasedMnist {
         paint: Paint,
         out: &mut [f32],
     ) {
-        self.colorize_with_key(&self.key(split, epoch), split, i, paint, out)
+        let args = self.colorize_args(split, epoch, 1, paint);
+        let gray = &self.source(split).images[i * PIXELS..(i + 1) * PIXELS];
+        colorize::cpu::colorize_image(gray, i, self.label(split, i), &args, &self.consts, out)
     }
 
-    fn colorize_with_key(
-        &self,
-        key: &[u32; 4],
-        split: Split,
-        i: usize,
-        paint: Paint,
-        out: &mut [f32],
-    ) {
-        let src = self.source(split);
-        let gray = src.image(i);
-        let b0 = Self::block(key, i, 0);
-        let color = PALETTE[paint
-            .color
-            .unwrap_or_else(|| self.pick_color(split, src.labels[i] as usize, b0))];
-        if !paint.noise {
-            for c in 0..3 {
-                for (o, &g) in out[c * PIXELS..(c + 1) * PIXELS].iter_mut().zip(gray) {
-                    *o = (g as f32 / 255.0) * color[c];
-                }
-            }
-            return;
-        }
-        let stripe_on = b0[2] >> 31 == 0;
-        let along_width = b0[3] >> 31 == 0;
-        // noise, CHW order: value p comes from word p % 4 of block 1 + p / 4
-        noise_blocks(key, i, out);
-        for c in 0..3 {
-            let plane = &mut out[c * PIXELS..(c + 1) * PIXELS];
-            for y in 0..28 {
-                for x in 0..28 {
-                    let p = y * 28 + x;
-                    let mut n = plane[p];
-                    if stripe_on {
-                        n += if along_width {
-                            self.stripe[x]
-                        } else {
-                            self.stripe[y]
-                        };
-                    }
-                    let n = n.clamp(-0.1, 0.1);
-                    let coloured = (gray[p] as f32 / 255.0) * color[c];
-                    plane[p] = (coloured + n).clamp(0.0, 1.0);
-                }
-            }
-        }
-    }
-
-    /// The colour tables the kernels read: palette (10 × 3), stripe (28), g/255 for g = 0..255.
-    fn consts(&self) -> Vec<f32> {
-        let mut consts: Vec<f32> = PALETTE.iter().flatten().copied().collect();
-        consts.extend_from_slice(&self.stripe);
-        consts.extend((0..256).map(|v| v as f32 / 255.0));
-        consts
-    }
-
-    /// The kernel's parameters for one batch.
+    /// The colorize kernel's parameters for a batch of `count` images.
     fn colorize_args(
         &self,
         split: Split,
-        key: &[u32; 4],
+        epoch: usize,
         count: usize,
         paint: Paint,
     ) -> ColorizeArgs {
@@ -382,7 +214,7 @@ impl BiasedMnist {
         let t = (self.bias as f64 * 4_294_967_296.0).ceil();
         let always = t >= 4_294_967_296.0;
         ColorizeArgs {
-            key: *key,
+            key: self.key(split, epoch),
             count: count as u32,
             hard: (split == Split::Hard) as u32,
             threshold: if always { 0 } else { t as u32 },
@@ -393,113 +225,30 @@ impl BiasedMnist {
         }
     }
 
-    /// The CUDA copies of both MNIST splits and the colour tables (uploaded once).
-    fn cuda_data(&self) -> Result<std::sync::Arc<GpuData<CudaBuffer>>> {
-        let mut slot = self.cuda.lock().unwrap();
-        if let Some(d) = slot.as_ref() {
-            return Ok(d.clone());
+    /// Both splits uploaded to `device` (once; `None` for the CPU).
+    fn device_copy(&self, device: Device) -> Result<Option<Arc<DeviceCopy>>> {
+        if device == Device::Cpu {
+            return Ok(None);
         }
-        let g = cuda::gpu()?;
-        let d = std::sync::Arc::new(GpuData {
-            train: g.upload(&self.mnist.train.images)?,
-            test: g.upload(&self.mnist.test.images)?,
-            consts: g.upload(&self.consts())?,
-        });
-        *slot = Some(d.clone());
-        Ok(d)
+        let mut uploads = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = uploads.get(&device) {
+            return Ok(Some(c.clone()));
+        }
+        let copy = DeviceCopy::upload(
+            device,
+            &self.mnist.train.images,
+            &self.mnist.test.images,
+            &self.consts,
+        )?
+        .map(Arc::new);
+        if let Some(c) = &copy {
+            uploads.insert(device, c.clone());
+        }
+        Ok(copy)
     }
 
-    /// `colorize_fwd_f32` on the CUDA device: the same kernel, draws and arguments as
-    /// [`Self::batch_wgpu`].
-    fn batch_cuda(
-        &self,
-        split: Split,
-        key: &[u32; 4],
-        indices: &[usize],
-        labels: &[usize],
-        paint: Paint,
-    ) -> Result<Tensor> {
-        let g = cuda::gpu()?;
-        let data = self.cuda_data()?;
-        let gray = match split {
-            Split::Train => &data.train,
-            Split::Hard | Split::Aligned => &data.test,
-        };
-        let out = g.alloc(indices.len() * IMAGE_LEN)?;
-        if !indices.is_empty() {
-            let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
-            let lab: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
-            let (ib, lb) = (g.upload(&idx)?, g.upload(&lab)?);
-            let args = self.colorize_args(split, key, indices.len(), paint);
-            g.launch_1d(
-                "biased_mnist",
-                "colorize_fwd_f32",
-                &args,
-                &[gray, &ib, &lb, &data.consts, &out],
-                indices.len() * (IMAGE_LEN / 4),
-            )?;
-        }
-        Ok(Tensor::from_storage(
-            Storage::Cuda(out),
-            Shape::new([indices.len(), 3, 28, 28]),
-        ))
-    }
-
-    /// The WebGPU copies of both MNIST splits and the colour tables (uploaded once).
-    fn gpu_data(&self) -> Result<std::sync::Arc<GpuData<GpuBuffer>>> {
-        let mut slot = self.gpu.lock().unwrap();
-        if let Some(d) = slot.as_ref() {
-            return Ok(d.clone());
-        }
-        let g = wgpu::gpu()?;
-        let consts = self.consts();
-        let d = std::sync::Arc::new(GpuData {
-            train: g.upload(&self.mnist.train.images)?,
-            test: g.upload(&self.mnist.test.images)?,
-            consts: g.upload(&consts)?,
-        });
-        *slot = Some(d.clone());
-        Ok(d)
-    }
-
-    /// `colorize_fwd_f32`: the batch painted on the WebGPU device, pixel for pixel the CPU's
-    /// draws (the colour, stripe and noise words are the same pcg4d outputs; values agree to
-    /// within one rounding, as the GPU may fuse the final multiply-add).
-    fn batch_wgpu(
-        &self,
-        split: Split,
-        key: &[u32; 4],
-        indices: &[usize],
-        labels: &[usize],
-        paint: Paint,
-    ) -> Result<Tensor> {
-        let g = wgpu::gpu()?;
-        let data = self.gpu_data()?;
-        let gray = match split {
-            Split::Train => &data.train,
-            Split::Hard | Split::Aligned => &data.test,
-        };
-        let out = g.alloc(indices.len() * IMAGE_LEN)?;
-        if !indices.is_empty() {
-            let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
-            let lab: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
-            let (ib, lb) = (g.upload(&idx)?, g.upload(&lab)?);
-            let args = self.colorize_args(split, key, indices.len(), paint);
-            g.launch_1d(
-                "biased_mnist",
-                "colorize_fwd_f32",
-                &args,
-                &[gray, &ib, &lb, &data.consts, &out],
-                indices.len() * (IMAGE_LEN / 4),
-            )?;
-        }
-        Ok(Tensor::from_storage(
-            Storage::Wgpu(out),
-            Shape::new([indices.len(), 3, 28, 28]),
-        ))
-    }
-
-    /// A batch of coloured images [B, 3, 28, 28] and their labels, coloured in parallel.
+    /// A batch of coloured images [B, 3, 28, 28] on `device` and their labels, painted by the
+    /// colorize op (on the device itself for a GPU: only the indices and labels travel).
     pub fn batch(
         &self,
         split: Split,
@@ -515,27 +264,21 @@ impl BiasedMnist {
                 split.name()
             )));
         }
-        let key = self.key(split, epoch);
         let labels: Vec<usize> = indices.iter().map(|&i| self.label(split, i)).collect();
-        match device {
-            Device::Wgpu => {
-                let x = self.batch_wgpu(split, &key, indices, &labels, paint)?;
-                return Ok((x, labels));
-            }
-            Device::Cuda => {
-                let x = self.batch_cuda(split, &key, indices, &labels, paint)?;
-                return Ok((x, labels));
-            }
-            Device::Cpu => {}
-        }
-        let mut data = crate::device::cpu::take(indices.len() * IMAGE_LEN);
-        data.par_chunks_mut(IMAGE_LEN)
-            .zip(indices.par_iter())
-            .for_each(|(out, &i)| self.colorize_with_key(&key, split, i, paint, out));
-        Ok((
-            Tensor::from_vec(data, [indices.len(), 3, 28, 28], device)?,
-            labels,
-        ))
+        let copy = self.device_copy(device)?;
+        let input = ColorizeInput {
+            gray: &self.source(split).images,
+            source: if split == Split::Train {
+                Source::Train
+            } else {
+                Source::Test
+            },
+            consts: &self.consts,
+            device_copy: copy.as_deref(),
+        };
+        let args = self.colorize_args(split, epoch, indices.len(), paint);
+        let x = colorize::colorize(&input, indices, &labels, &args, device)?;
+        Ok((x, labels))
     }
 }
 
@@ -564,36 +307,6 @@ mod tests {
             true,
         )
         .unwrap()
-    }
-
-    #[test]
-    fn byte_sum_normal_has_zero_mean_and_unit_variance() {
-        let mut s = 0.0f64;
-        let mut s2 = 0.0f64;
-        let n = 1 << 20;
-        for i in 0..n {
-            let w = pcg4d([i, 1, 2, 3])[0];
-            let z = byte_sum_normal(w) as f64;
-            s += z;
-            s2 += z * z;
-        }
-        let m = s / n as f64;
-        assert!(m.abs() < 0.005 && (s2 / n as f64 - 1.0).abs() < 0.01);
-        assert_eq!(
-            byte_sum_normal(0x7f7f_8080),
-            (510 - 510) as f32 * BYTE_SUM_SCALE
-        );
-    }
-
-    #[test]
-    fn lane_wise_noise_equals_the_scalar_hash() {
-        let key = [1u32, 2, 3, 4];
-        let mut out = vec![0.0; IMAGE_LEN];
-        noise_blocks(&key, 77, &mut out);
-        for p in [0, 1, 5, 63, 64, 2000, IMAGE_LEN - 1] {
-            let w = BiasedMnist::block(&key, 77, 1 + (p / 4) as u32)[p % 4];
-            assert_eq!(out[p], 0.05 * byte_sum_normal(w), "value {p}");
-        }
     }
 
     #[test]

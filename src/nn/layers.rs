@@ -62,6 +62,9 @@ impl Conv2d {
 }
 
 impl Module for Conv2d {
+    fn kind(&self) -> &'static str {
+        "Conv2d"
+    }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         x.conv2d(&self.weight, self.bias.as_ref(), self.params)
     }
@@ -117,6 +120,9 @@ impl Linear {
 }
 
 impl Module for Linear {
+    fn kind(&self) -> &'static str {
+        "Linear"
+    }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         if x.rank() != 2 || x.dim(1) != self.weight.dim(1) {
             return Err(Error::shape(
@@ -159,6 +165,9 @@ impl ReLU {
 }
 
 impl Module for ReLU {
+    fn kind(&self) -> &'static str {
+        "ReLU"
+    }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         x.relu()
     }
@@ -184,6 +193,9 @@ impl MaxPool2d {
 }
 
 impl Module for MaxPool2d {
+    fn kind(&self) -> &'static str {
+        "MaxPool2d"
+    }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         x.max_pool2d(self.params)
     }
@@ -208,6 +220,9 @@ impl AvgPool2d {
 }
 
 impl Module for AvgPool2d {
+    fn kind(&self) -> &'static str {
+        "AvgPool2d"
+    }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         x.avg_pool2d(self.params)
     }
@@ -232,6 +247,9 @@ impl AdaptiveAvgPool2d {
 }
 
 impl Module for AdaptiveAvgPool2d {
+    fn kind(&self) -> &'static str {
+        "AdaptiveAvgPool2d"
+    }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         x.adaptive_avg_pool2d(self.out.0, self.out.1)
     }
@@ -253,6 +271,9 @@ impl Flatten {
 }
 
 impl Module for Flatten {
+    fn kind(&self) -> &'static str {
+        "Flatten"
+    }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         x.flatten(1)
     }

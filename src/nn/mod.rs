@@ -33,6 +33,12 @@ pub trait Module: Send + Sync {
         Vec::new()
     }
 
+    /// The layer's type, as PyTorch prints it (`Conv2d`, `Linear`, …); containers and models
+    /// say `Module`. Used to find layers by type ("the last conv").
+    fn kind(&self) -> &'static str {
+        "Module"
+    }
+
     /// Sub-modules with their names (empty for a leaf layer).
     fn children(&self) -> Vec<(String, &dyn Module)> {
         Vec::new()
@@ -137,6 +143,52 @@ pub trait Module: Send + Sync {
         }
         Ok(())
     }
+}
+
+/// Every module inside `root` (itself first, as ""), depth first, with PyTorch's dotted names
+/// (`classifier.1`, `features.10`) — what `named_modules()` gives in PyTorch.
+pub fn named_modules(root: &dyn Module) -> Vec<(String, &dyn Module)> {
+    let mut out = vec![(String::new(), root)];
+    for (name, child) in root.children() {
+        for (sub, m) in named_modules(child) {
+            let full = if sub.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}.{sub}")
+            };
+            out.push((full, m));
+        }
+    }
+    out
+}
+
+/// The module at dotted path `path` inside `root` (PyTorch's `get_submodule`); "" is `root`.
+pub fn get_submodule<'a>(root: &'a dyn Module, path: &str) -> Result<&'a dyn Module> {
+    named_modules(root)
+        .into_iter()
+        .find(|(n, _)| n == path)
+        .map(|(_, m)| m)
+        .ok_or_else(|| {
+            let names: Vec<String> = named_modules(root)
+                .into_iter()
+                .map(|(n, _)| n)
+                .filter(|n| !n.is_empty())
+                .collect();
+            Error::Invalid(format!(
+                "the model has no layer '{path}'; its layers are {}",
+                names.join(", ")
+            ))
+        })
+}
+
+/// The dotted name of the last layer of type `kind` in `root` (e.g. the last `Conv2d`).
+pub fn last_of_kind(root: &dyn Module, kind: &str) -> Result<String> {
+    named_modules(root)
+        .into_iter()
+        .rev()
+        .find(|(_, m)| m.kind() == kind)
+        .map(|(n, _)| n)
+        .ok_or_else(|| Error::Invalid(format!("the model has no {kind} layer")))
 }
 
 /// Prefix every name with `prefix.` (how containers build PyTorch's dotted names).

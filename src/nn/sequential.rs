@@ -46,6 +46,9 @@ impl Sequential {
 }
 
 impl Module for Sequential {
+    fn kind(&self) -> &'static str {
+        "Sequential"
+    }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
         for l in &self.layers {

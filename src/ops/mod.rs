@@ -20,7 +20,11 @@
 //! | `index` | reshape, permute, index_select, slice, cat |
 //! | `upsample` | bilinear upsampling (forward) |
 //! | `optim` | fused Adam and SGD-with-momentum parameter updates |
+//! | `colorize` | Biased MNIST: paint grey digits in colour with noise and stripes (data-side, no backward) |
+//! | `color_jitter` | torchvision's ColorJitter, per image, in a random order (data-side, no backward) |
 
+pub mod color_jitter;
+pub mod colorize;
 pub mod conv2d;
 pub mod cross_entropy;
 pub mod elementwise;

@@ -4,11 +4,9 @@
 //! `index.html` (every figure inline, our numbers next to the report's), `results.json`, and a
 //! sub-folder per task with its PNGs, metrics and checkpoints.
 
-pub mod plots;
 pub mod report;
 pub mod task0;
 pub mod task1;
-pub mod train;
 
 use crate::data::BiasedMnist;
 use crate::device::Device;
@@ -96,31 +94,7 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, s)
 }
 
-/// Write JSON atomically (temporary file, then rename).
-pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::Invalid(format!("cannot encode {}: {e}", path.display())))?;
-    write_atomic(path, text.as_bytes())
-}
-
-/// Write a file atomically: a temporary file in the same folder, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::Invalid(format!("cannot write {}: {e}", path.display()))
-        })
-}
+pub use crate::files::{write_atomic, write_json};
 
 /// The study's results, serialized as `results.json`.
 #[derive(Debug, Serialize)]
@@ -134,7 +108,7 @@ pub struct StudyResults {
 /// Task 1 over all seeds.
 #[derive(Debug, Serialize)]
 pub struct Task1Summary {
-    pub runs: Vec<task1::LazyRun>,
+    pub runs: Vec<crate::train::RunRecord>,
     pub train_acc_mean_std: (f64, f64),
     pub hard_acc_mean_std: (f64, f64),
     pub aligned_acc_mean_std: (f64, f64),
@@ -169,7 +143,7 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
     for &seed in &cfg.seeds {
         log(&format!("  LazyCNN, seed {seed}"));
         let data = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
-        let tc = train::TrainConfig {
+        let tc = crate::train::TrainConfig {
             epochs: cfg.epochs,
             batch: cfg.batch,
             lr: cfg.lr,
@@ -186,8 +160,9 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
         )?;
         runs.push(run);
     }
-    let finals =
-        |f: &dyn Fn(&task1::LazyRun) -> f64| mean_std(&runs.iter().map(f).collect::<Vec<_>>());
+    let finals = |f: &dyn Fn(&crate::train::RunRecord) -> f64| {
+        mean_std(&runs.iter().map(f).collect::<Vec<_>>())
+    };
     let summary = Task1Summary {
         train_acc_mean_std: finals(&|r| r.final_train_acc()),
         hard_acc_mean_std: finals(&|r| r.final_hard_acc()),

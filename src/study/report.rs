@@ -1,10 +1,10 @@
 //! The study's `index.html`: one self-contained page (figures embedded as data URIs) that puts
 //! our numbers next to the original report's.
 
-use super::plots::png_data_uri;
 use super::{Profile, StudyResults};
 use crate::data::COLOR_NAMES;
 use crate::error::{Error, Result};
+use crate::plots::png_data_uri;
 use std::fmt::Write as _;
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! Task 0 — the data: a sample grid per split and the colour statistics.
 
-use super::plots::image_grid_png;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
+use crate::plots::image_grid_png;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +70,7 @@ pub fn write_previews(data: &BiasedMnist, out: &Path, cols: usize) -> Result<Vec
 
 /// Run Task 0: statistics over the first `limit` samples and the preview grids.
 pub fn run(data: &BiasedMnist, limit: Option<usize>, out: &Path) -> Result<Task0> {
-    let n = |s| super::train::split_len(data, s, limit);
+    let n = |s| crate::train::split_len(data, s, limit);
     let mut counts = vec![0usize; 10];
     for i in 0..n(Split::Hard) {
         counts[data.color_of(Split::Hard, 0, i)] += 1;

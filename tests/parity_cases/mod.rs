@@ -577,3 +577,45 @@ pub fn colorization_matches_the_cpu_pixel_for_pixel(dev: Device) {
         }
     }
 }
+
+/// Colour jitter, every draw and the four adjustments in their drawn order, against the CPU.
+///
+/// Tolerance 1e-5 absolute: each adjustment is a few roundings of values ≤ 1 (≤ 4u, u = 2⁻²⁴,
+/// where a GPU may fuse a multiply-add or, in WGSL, divide within 2.5 ULP), and a later blend
+/// with a factor ≤ 2 amplifies an earlier difference at most 3× (f·a + (1 − f)·b): over four
+/// steps 4u·(1 + 3 + 9 + 27) = 160u ≈ 1e-5. The HSV round trip does not amplify further: where
+/// its hue is ill-conditioned (max ≈ min) the saturation, which multiplies it, is ≈ 0.
+pub fn color_jitter_matches_the_cpu(dev: Device) {
+    use shortcut::ops::color_jitter::ColorJitter;
+    for (shape, fraction) in [
+        ([37usize, 3, 28, 28], 0.5f32),
+        ([5, 3, 17, 19], 1.0),
+        ([3, 3, 9, 7], 0.0),
+    ] {
+        let x = uniform(&shape, 0.0, 1.0, 41);
+        let jitter = ColorJitter {
+            extreme_fraction: fraction,
+            ..ColorJitter::default()
+        };
+        let key = ColorJitter::key(7, 2);
+        let idx: Vec<usize> = (0..shape[0]).map(|i| 1000 + 17 * i).collect();
+        let c = x
+            .color_jitter(&jitter, key, &idx)
+            .unwrap()
+            .to_vec()
+            .unwrap();
+        let g = x
+            .to_device(dev)
+            .unwrap()
+            .color_jitter(&jitter, key, &idx)
+            .unwrap();
+        assert_eq!(g.device(), dev);
+        assert_close(
+            &format!("color_jitter {shape:?} extreme fraction {fraction}"),
+            &g.to_vec().unwrap(),
+            &c,
+            1e-5,
+            0.0,
+        );
+    }
+}

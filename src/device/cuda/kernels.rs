@@ -34,9 +34,10 @@ pub const KERNELS: &[(&str, &str)] = &[
     ("index", include_str!("../../../kernels/index.cu")),
     ("upsample", include_str!("../../../kernels/upsample.cu")),
     ("optim", include_str!("../../../kernels/optim.cu")),
+    ("colorize", include_str!("../../../kernels/colorize.cu")),
     (
-        "biased_mnist",
-        include_str!("../../../kernels/biased_mnist.cu"),
+        "color_jitter",
+        include_str!("../../../kernels/color_jitter.cu"),
     ),
 ];
 

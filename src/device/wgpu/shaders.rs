@@ -27,9 +27,10 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("index", include_str!("../../../shaders/index.wgsl")),
     ("upsample", include_str!("../../../shaders/upsample.wgsl")),
     ("optim", include_str!("../../../shaders/optim.wgsl")),
+    ("colorize", include_str!("../../../shaders/colorize.wgsl")),
     (
-        "biased_mnist",
-        include_str!("../../../shaders/biased_mnist.wgsl"),
+        "color_jitter",
+        include_str!("../../../shaders/color_jitter.wgsl"),
     ),
 ];
 

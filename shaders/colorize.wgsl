@@ -1,4 +1,4 @@
-// biased_mnist.wgsl — colorize_fwd_f32: paint a batch of MNIST digits on the GPU with exactly
+// colorize.wgsl — colorize_fwd_f32: paint a batch of MNIST digits on the GPU with exactly
 // the draws of the CPU (src/data/biased.rs), so both devices see the same pixels.
 //
 // Every draw is a pure function of (key, sample, block) through the pcg4d hash:

@@ -1,4 +1,4 @@
-// biased_mnist.cu — colorize_fwd_f32, a port of shaders/biased_mnist.wgsl: paint a batch of
+// colorize.cu — colorize_fwd_f32, a port of shaders/colorize.wgsl: paint a batch of
 // MNIST digits on the GPU with exactly the draws of the CPU (src/data/biased.rs), so every
 // device sees the same pixels, bit for bit.
 //
@@ -25,7 +25,7 @@
 // The float steps are separately rounded (__fmul_rn / __fadd_rn: never fused into an FMA) in
 // the CPU's order, so the pixels equal the CPU's.
 
-// The Rust `ColorizeArgs` of src/data/biased.rs (#[repr(C)], 48 bytes).
+// The Rust `ColorizeArgs` of src/ops/colorize/mod.rs (#[repr(C)], 48 bytes).
 struct ColorizeArgs {
     unsigned key[4];     // K
     unsigned count;      // images in the batch

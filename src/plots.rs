@@ -23,7 +23,7 @@ impl std::fmt::Display for PlotError {
 impl std::error::Error for PlotError {}
 
 const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
 static FONT_OK: OnceLock<bool> = OnceLock::new();
 
 fn ensure_font() -> Result<(), PlotError> {

@@ -1,0 +1,221 @@
+//! Training and evaluation, below the study: one frame every method and model shares.
+//!
+//! A training run is four swappable pieces around one loop ([`fit`]):
+//!
+//! * the **data**: batches of Biased MNIST painted on the device ([`crate::data`]);
+//! * the **model**: any [`Module`] (hooks included — neuron suppression is a forward hook);
+//! * the **step** ([`Step`]): what one batch costs — one forward pass and cross-entropy, focal
+//!   loss, or two views and a consistency term — returning the loss to differentiate and the
+//!   logits whose accuracy is counted;
+//! * the **optimizer**: any [`Optimizer`].
+//!
+//! ```text
+//! for epoch:                                   (shuffle: stream streams::shuffle(epoch))
+//!     for batch:  x, y = data.batch(..)        (painted on the device)
+//!                 loss, logits = step.loss(model, batch)
+//!                 opt.zero_grad(); loss.backward(); opt.step()
+//!                 epoch sums += loss·B, correct(logits, y)      (on the device: no read-back)
+//!     read the two sums once; evaluate on the hard and aligned splits; on_epoch(record, model)
+//! ```
+//!
+//! [`run_folder::train_run`] wraps the loop into a run that writes its folder (checkpoint after
+//! every epoch, `metrics.json`, curves, confusion and conflict matrices); [`methods`] names the
+//! SPEC's debiasing methods and builds their steps and hooks.
+
+pub mod eval;
+pub mod methods;
+pub mod run_folder;
+pub mod step;
+pub mod suppression;
+
+pub use eval::{
+    conflict_matrix, count_correct, evaluate, evaluate_painted, predictions, red1_probe, split_len,
+    Evaluation, Red1Probe,
+};
+pub use methods::Method;
+pub use run_folder::{train_run, RunRecord};
+pub use step::{Batch, ConsistencyStep, CrossEntropyStep, FocalStep, Step, StepLoss};
+pub use suppression::Suppression;
+
+use crate::autograd::no_grad;
+use crate::data::{BiasedMnist, Paint, Split};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::nn::Module;
+use crate::optim::Optimizer;
+use crate::rng::{streams, Rng};
+use crate::tensor::Tensor;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::time::Instant;
+
+/// How to train.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f32,
+    /// One seed fixes the data's colours and noise, the initialization, the shuffling and the
+    /// jitter.
+    pub seed: u64,
+    /// Use only the first `limit` samples of each split (smoke runs).
+    pub limit: Option<usize>,
+    #[serde(serialize_with = "device_name")]
+    pub device: Device,
+    /// Show a progress bar on the terminal.
+    #[serde(skip)]
+    pub progress: bool,
+}
+
+fn device_name<S: serde::Serializer>(d: &Device, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&d.to_string())
+}
+
+/// The largest epoch count accepted: far beyond any real run, small enough that per-epoch
+/// vectors and stream ids never overflow.
+pub const MAX_EPOCHS: usize = 100_000;
+
+impl TrainConfig {
+    /// Check the values a user can get wrong.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return Err(Error::Invalid(format!(
+                "--epochs must be between 1 and {MAX_EPOCHS}, got {}",
+                self.epochs
+            )));
+        }
+        if self.batch == 0 {
+            return Err(Error::Invalid("--batch must be at least 1".into()));
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "--lr must be a positive number, got {}",
+                self.lr
+            )));
+        }
+        if self.limit == Some(0) {
+            return Err(Error::Invalid("--limit must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// What one epoch measured. Accuracies are in percent.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    /// Running accuracy over the epoch's training batches (as the model was updating).
+    pub train_acc: f64,
+    pub train_loss: f64,
+    pub hard_acc: f64,
+    pub aligned_acc: f64,
+    /// Seconds spent training (evaluation excluded).
+    pub seconds: f64,
+}
+
+/// Train `model` with `step` and `opt`, evaluating on the hard and aligned splits after every
+/// epoch and handing each epoch's record (and the model) to `on_epoch` — which may save a
+/// checkpoint, print, or stop the run with an error. A loss that is not finite stops the run
+/// with an error naming the step and the epoch, before `on_epoch` sees that epoch.
+pub fn fit(
+    model: &dyn Module,
+    data: &BiasedMnist,
+    cfg: &TrainConfig,
+    step: &dyn Step,
+    opt: &mut dyn Optimizer,
+    label: &str,
+    mut on_epoch: impl FnMut(&EpochRecord, &dyn Module) -> Result<()>,
+) -> Result<Vec<EpochRecord>> {
+    cfg.validate()?;
+    let n = split_len(data, Split::Train, cfg.limit);
+    let steps = n.div_ceil(cfg.batch);
+    let mut records = Vec::with_capacity(cfg.epochs);
+    for epoch in 0..cfg.epochs {
+        model.set_training(true);
+        let bar = progress_bar(
+            cfg.progress,
+            steps as u64,
+            &format!("{label} epoch {}/{}", epoch + 1, cfg.epochs),
+        );
+        let start = Instant::now();
+        let order = Rng::new(cfg.seed, streams::shuffle(epoch)).permutation(n);
+        // The epoch's running loss sum and correct count stay on the device (DESIGN rule 6):
+        // reading them every step would make the host wait for the GPU at every step. They are
+        // read once at the end of the epoch (and every 64 steps when a progress bar is shown).
+        let mut loss_acc = Tensor::zeros([1], cfg.device)?;
+        let mut correct_acc = Tensor::zeros([1], cfg.device)?;
+        let mut seen = 0usize;
+        for (i, indices) in order.chunks(cfg.batch).enumerate() {
+            let (x, y) = data.batch(Split::Train, epoch, indices, Paint::DRAWN, cfg.device)?;
+            let batch = Batch {
+                x,
+                y: &y,
+                indices,
+                epoch,
+                seed: cfg.seed,
+            };
+            let out = step.loss(model, &batch)?;
+            opt.zero_grad();
+            out.loss.backward()?;
+            opt.step()?;
+            seen += y.len();
+            (loss_acc, correct_acc) = no_grad(|| -> Result<(Tensor, Tensor)> {
+                let batch_loss = out.loss.detach().reshape([1])?.mul_scalar(y.len() as f32)?;
+                Ok((
+                    loss_acc.add(&batch_loss)?,
+                    correct_acc.add(&count_correct(&out.logits, &y)?)?,
+                ))
+            })?;
+            if !bar.is_hidden() && i % 64 == 0 {
+                let (l, c) = (loss_acc.to_scalar()?, correct_acc.to_scalar()?);
+                bar.set_message(format!(
+                    "loss {:.4} acc {:.1}%",
+                    l as f64 / seen as f64,
+                    100.0 * c as f64 / seen as f64
+                ));
+            }
+            bar.inc(1);
+        }
+        let (loss_sum, correct) = (
+            loss_acc.to_scalar()? as f64,
+            correct_acc.to_scalar()? as f64,
+        );
+        bar.finish_and_clear();
+        if !loss_sum.is_finite() {
+            return Err(Error::Numeric(format!(
+                "the {} loss of {label} became {loss_sum} during epoch {}; try a smaller --lr",
+                step.name(),
+                epoch + 1
+            )));
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        model.set_training(false);
+        let hard = evaluate(model, data, Split::Hard, cfg.limit, cfg.device)?;
+        let aligned = evaluate(model, data, Split::Aligned, cfg.limit, cfg.device)?;
+        let rec = EpochRecord {
+            epoch: epoch + 1,
+            train_acc: 100.0 * correct / seen as f64,
+            train_loss: loss_sum / seen as f64,
+            hard_acc: hard.accuracy,
+            aligned_acc: aligned.accuracy,
+            seconds,
+        };
+        on_epoch(&rec, model)?;
+        records.push(rec);
+    }
+    Ok(records)
+}
+
+fn progress_bar(show: bool, len: u64, prefix: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(prefix.to_string());
+    bar
+}

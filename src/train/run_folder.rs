@@ -1,0 +1,308 @@
+//! One training run that writes its folder: every model, method and task goes through here.
+//!
+//! | file | when | content |
+//! | --- | --- | --- |
+//! | `model.safetensors` | after every epoch (atomic) | the weights under PyTorch's names; metadata `shortcut.model`, `shortcut.method` and, for suppression, `shortcut.suppression` (the hook `eval` re-attaches) |
+//! | `curves.png` | at the end | train / aligned / hard accuracy per epoch, the report's numbers dashed |
+//! | `confusion_hard.png` | at the end | hard-test confusion matrix |
+//! | `conflict_matrix.png` | at the end | accuracy per (digit, painted colour) |
+//! | `metrics.json` | last | [`RunRecord`]: per-epoch metrics, best and final hard accuracy, the method and its hyper-parameters, the evaluations |
+//!
+//! The folder is checked for writability before training starts, so a read-only `--out` fails
+//! at once instead of after the last epoch. A loss that becomes NaN stops the run; the
+//! checkpoint of the last good epoch stays in the folder.
+
+use super::eval::{conflict_matrix, evaluate, red1_probe, Evaluation, Red1Probe};
+use super::methods::Method;
+use super::suppression::Suppression;
+use super::{fit, EpochRecord, TrainConfig};
+use crate::checkpoint::save_with_metadata;
+use crate::data::{BiasedMnist, Split, COLOR_NAMES};
+use crate::error::{Error, Result};
+use crate::models::ModelKind;
+use crate::nn::Module;
+use crate::optim::Adam;
+use crate::plots::{heatmap_png, line_chart_png};
+use serde::Serialize;
+use std::path::Path;
+
+/// The report's Task 1 train accuracy (%), drawn on the plain LazyCNN's curves.
+pub const REFERENCE_LAZY_TRAIN_ACC: f64 = 96.3;
+
+/// Everything one training run produced; serialized as `metrics.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRecord {
+    pub model: &'static str,
+    /// The method and its hyper-parameters (`{"method": "focal", "gamma": 2.0}`).
+    pub method: Method,
+    /// The training step's own description of its hyper-parameters.
+    pub step: serde_json::Value,
+    pub config: TrainConfig,
+    pub bias: f32,
+    pub redraw_per_epoch: bool,
+    pub train_acc: Vec<f64>,
+    pub train_loss: Vec<f64>,
+    pub hard_acc: Vec<f64>,
+    pub aligned_acc: Vec<f64>,
+    pub epoch_seconds: Vec<f64>,
+    /// The best hard-test accuracy over the epochs and its epoch (1-based). Selected on the
+    /// test split, as the original report did: read it beside the final accuracy.
+    pub best_hard_acc: f64,
+    pub best_epoch: usize,
+    /// Final hard-test evaluation; `confusion_hard[true][predicted]`.
+    pub confusion_hard: Vec<Vec<u32>>,
+    pub aligned: Evaluation,
+    /// Accuracy (%) per (digit row, colour column) on test digits painted that colour.
+    pub conflict_matrix: Vec<Vec<f64>>,
+    pub conflict_colors: Vec<&'static str>,
+    pub red1_probe: Red1Probe,
+    /// The neuron-suppression hook, when the method has one (attached in training and in
+    /// every evaluation).
+    pub suppression: Option<Suppression>,
+    /// The report's numbers for this run, where it has them.
+    pub reference: serde_json::Value,
+    /// Files written (relative names inside the run's folder).
+    pub files: Vec<String>,
+}
+
+impl RunRecord {
+    pub fn final_train_acc(&self) -> f64 {
+        *self.train_acc.last().unwrap_or(&0.0)
+    }
+    pub fn final_hard_acc(&self) -> f64 {
+        *self.hard_acc.last().unwrap_or(&0.0)
+    }
+    pub fn final_aligned_acc(&self) -> f64 {
+        *self.aligned_acc.last().unwrap_or(&0.0)
+    }
+    /// Mean training seconds per epoch.
+    pub fn seconds_per_epoch(&self) -> f64 {
+        self.epoch_seconds.iter().sum::<f64>() / self.epoch_seconds.len().max(1) as f64
+    }
+}
+
+/// What to train.
+pub struct RunPlan<'a> {
+    pub kind: ModelKind,
+    pub method: &'a Method,
+    /// The ranked suppression hook (required by, and only used with, `Method::Suppress`).
+    pub suppression: Option<&'a Suppression>,
+    pub cfg: &'a TrainConfig,
+}
+
+fn plot_err(e: impl std::fmt::Display) -> Error {
+    Error::Invalid(e.to_string())
+}
+
+/// Create `out` and make sure a file can be written there, before any training.
+pub fn prepare_folder(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
+    let probe = out.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"ok")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| Error::Invalid(format!("cannot write into {}: {e}", out.display())))
+}
+
+/// Train one model with one method and write its folder `out`. Returns the record and the
+/// trained model (with the suppression hook still attached, when there is one).
+pub fn train_run(
+    plan: &RunPlan,
+    data: &BiasedMnist,
+    out: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<(RunRecord, Box<dyn Module>)> {
+    let cfg = plan.cfg;
+    cfg.validate()?;
+    plan.method.validate()?;
+    let suppression = match (plan.method, plan.suppression) {
+        (Method::Suppress { .. }, Some(s)) => Some(s.clone()),
+        (Method::Suppress { .. }, None) => {
+            return Err(Error::Invalid(
+                "the suppress method needs its channels ranked on a trained model first".into(),
+            ))
+        }
+        _ => None,
+    };
+    prepare_folder(out)?;
+    let model = plan.kind.build(cfg.seed, cfg.device)?;
+    if let Some(s) = &suppression {
+        // The handle is not kept: the hook stays on the returned model, as it is part of it.
+        s.attach(model.as_ref())?;
+    }
+    let step = plan.method.step();
+    let mut meta = vec![
+        ("shortcut.model".to_string(), plan.kind.name().to_string()),
+        (
+            "shortcut.method".to_string(),
+            serde_json::to_string(plan.method).unwrap_or_default(),
+        ),
+    ];
+    if let Some(s) = &suppression {
+        meta.push(s.metadata()?);
+    }
+    let ckpt = out.join("model.safetensors");
+    let label = format!("{} {}", plan.kind.name(), plan.method.name());
+    let mut opt = Adam::new(model.parameters(), cfg.lr)?;
+    let mut last_saved = 0usize;
+    let records: Vec<EpochRecord> = fit(
+        model.as_ref(),
+        data,
+        cfg,
+        step.as_ref(),
+        &mut opt,
+        &label,
+        |r, m| {
+            log(&format!(
+                "epoch {:>2}: train {:5.1}%  hard {:5.1}%  aligned {:5.1}%  loss {:.4}  ({:.2} s)",
+                r.epoch, r.train_acc, r.hard_acc, r.aligned_acc, r.train_loss, r.seconds
+            ));
+            save_with_metadata(&ckpt, &m.state_dict(), &meta)?;
+            last_saved = r.epoch;
+            Ok(())
+        },
+    )
+    .map_err(|e| match e {
+        Error::Numeric(msg) if last_saved > 0 => Error::Numeric(format!(
+            "{msg}. The checkpoint of epoch {last_saved} is kept in {}",
+            ckpt.display()
+        )),
+        other => other,
+    })?;
+    let hard = evaluate(model.as_ref(), data, Split::Hard, cfg.limit, cfg.device)?;
+    let aligned = evaluate(model.as_ref(), data, Split::Aligned, cfg.limit, cfg.device)?;
+    let conflict = conflict_matrix(model.as_ref(), data, cfg.limit, cfg.device)?;
+    let probe = red1_probe(model.as_ref(), data, cfg.device)?;
+
+    let reference_hard = plan.method.reference_hard_acc(plan.kind);
+    let reference_train = (plan.kind == ModelKind::Lazy && *plan.method == Method::Plain)
+        .then_some(REFERENCE_LAZY_TRAIN_ACC);
+    let (best_epoch, best_hard_acc) = records
+        .iter()
+        .map(|r| (r.epoch, r.hard_acc))
+        .fold((0, f64::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
+    let mut files = vec!["model.safetensors".to_string()];
+    files.extend(write_figures(
+        out,
+        &label,
+        &records,
+        &hard,
+        &conflict,
+        reference_train,
+        reference_hard,
+    )?);
+    files.push("metrics.json".to_string());
+    let run = RunRecord {
+        model: plan.kind.name(),
+        method: plan.method.clone(),
+        step: step.hyper(),
+        config: cfg.clone(),
+        bias: data.bias,
+        redraw_per_epoch: data.redraw_per_epoch,
+        train_acc: records.iter().map(|r| r.train_acc).collect(),
+        train_loss: records.iter().map(|r| r.train_loss).collect(),
+        hard_acc: records.iter().map(|r| r.hard_acc).collect(),
+        aligned_acc: records.iter().map(|r| r.aligned_acc).collect(),
+        epoch_seconds: records.iter().map(|r| r.seconds).collect(),
+        best_hard_acc,
+        best_epoch,
+        confusion_hard: hard.confusion,
+        aligned,
+        conflict_matrix: conflict,
+        conflict_colors: COLOR_NAMES.to_vec(),
+        red1_probe: probe,
+        suppression,
+        reference: serde_json::json!({
+            "train_acc": reference_train,
+            "hard_acc": reference_hard,
+        }),
+        files,
+    };
+    crate::files::write_json(&out.join("metrics.json"), &run)?;
+    Ok((run, model))
+}
+
+/// The run's three figures; returns their file names.
+fn write_figures(
+    out: &Path,
+    label: &str,
+    records: &[EpochRecord],
+    hard: &Evaluation,
+    conflict: &[Vec<f64>],
+    reference_train: Option<f64>,
+    reference_hard: Option<f64>,
+) -> Result<Vec<String>> {
+    let curve =
+        |f: fn(&EpochRecord) -> f64| -> Vec<f32> { records.iter().map(|r| f(r) as f32).collect() };
+    let (train, aligned, hard_curve) = (
+        curve(|r| r.train_acc),
+        curve(|r| r.aligned_acc),
+        curve(|r| r.hard_acc),
+    );
+    let mut refs: Vec<(String, f32)> = Vec::new();
+    if let Some(t) = reference_train {
+        refs.push((format!("report: train {t}%"), t as f32));
+    }
+    if let Some(h) = reference_hard {
+        refs.push((format!("report: hard {h}%"), h as f32));
+    }
+    let refs: Vec<(&str, f32)> = refs.iter().map(|(s, v)| (s.as_str(), *v)).collect();
+    line_chart_png(
+        &out.join("curves.png"),
+        &format!("{label}: accuracy per epoch"),
+        "epoch",
+        "accuracy (%)",
+        &[
+            ("train (biased)", &train),
+            ("aligned test", &aligned),
+            ("hard test", &hard_curve),
+        ],
+        &refs,
+        Some((0.0, 100.0)),
+    )
+    .map_err(plot_err)?;
+
+    let digits: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    let to_f32 = |m: Vec<Vec<f64>>| -> Vec<Vec<f32>> {
+        m.into_iter()
+            .map(|r| r.into_iter().map(|v| v as f32).collect())
+            .collect()
+    };
+    let confusion: Vec<Vec<f64>> = hard
+        .confusion
+        .iter()
+        .map(|r| r.iter().map(|&v| v as f64).collect())
+        .collect();
+    heatmap_png(
+        &out.join("confusion_hard.png"),
+        "Hard test: confusion matrix (counts)",
+        "true digit",
+        "predicted digit",
+        &digits,
+        &digits,
+        &to_f32(confusion),
+        None,
+        true,
+        0,
+    )
+    .map_err(plot_err)?;
+    let colors: Vec<String> = COLOR_NAMES.iter().map(|s| s.to_string()).collect();
+    heatmap_png(
+        &out.join("conflict_matrix.png"),
+        "Accuracy (%) on test digits painted each colour",
+        "digit",
+        "painted colour",
+        &digits,
+        &colors,
+        &to_f32(conflict.to_vec()),
+        Some((0.0, 100.0)),
+        true,
+        0,
+    )
+    .map_err(plot_err)?;
+    Ok(vec![
+        "curves.png".into(),
+        "confusion_hard.png".into(),
+        "conflict_matrix.png".into(),
+    ])
+}
