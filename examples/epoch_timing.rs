@@ -14,10 +14,10 @@
 //! LazyCNN's is ≈ 1 % on the hard split (it learns the colour).
 
 use shortcut::data::{mnist, BiasedMnist};
-use shortcut::models::{LazyCNN, ShapeCNN};
-use shortcut::nn::Module;
-use shortcut::study::train::{train_classifier, TrainConfig};
-use shortcut::{loss, Device, Result, Rng};
+use shortcut::models::ModelKind;
+use shortcut::optim::Adam;
+use shortcut::train::{fit, CrossEntropyStep, TrainConfig};
+use shortcut::{Device, Result};
 use std::path::PathBuf;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -60,38 +60,27 @@ fn run() -> Result<()> {
         progress: false,
     };
     println!("device: {}", device.describe());
-    let models: Vec<(&str, Box<dyn Module>)> = match which.as_str() {
-        "lazy" => vec![(
-            "LazyCNN",
-            Box::new(LazyCNN::new(&mut Rng::new(0, 1), device)?),
-        )],
-        "shape" => vec![(
-            "ShapeCNN",
-            Box::new(ShapeCNN::new(&mut Rng::new(0, 1), device)?),
-        )],
-        _ => vec![
-            (
-                "LazyCNN",
-                Box::new(LazyCNN::new(&mut Rng::new(0, 1), device)?),
-            ),
-            (
-                "ShapeCNN",
-                Box::new(ShapeCNN::new(&mut Rng::new(0, 1), device)?),
-            ),
-        ],
+    let kinds = match which.as_str() {
+        "lazy" => vec![ModelKind::Lazy],
+        "shape" => vec![ModelKind::Shape],
+        _ => vec![ModelKind::Lazy, ModelKind::Shape],
     };
-    for (name, model) in models {
-        let records = train_classifier(
+    for kind in kinds {
+        let (name, model) = (kind.name(), kind.build(0, device)?);
+        let mut opt = Adam::new(model.parameters(), cfg.lr)?;
+        let records = fit(
             model.as_ref(),
             &data,
             &cfg,
+            &CrossEntropyStep,
+            &mut opt,
             name,
-            &|l, y| loss::cross_entropy(l, y),
-            |r| {
+            |r, _| {
                 println!(
                     "{name} epoch {:>2}: {:.2} s  train {:5.1}%  hard {:5.1}%  aligned {:5.1}%  loss {:.4}",
                     r.epoch, r.seconds, r.train_acc, r.hard_acc, r.aligned_acc, r.train_loss
-                )
+                );
+                Ok(())
             },
         )?;
         let mut secs: Vec<f64> = records.iter().map(|r| r.seconds).collect();

@@ -29,10 +29,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the study (Tasks 0 and 1 today) and write a report folder with index.html.
+    /// Run the study (Tasks 0, 1 and 4 today) and write a report folder with index.html.
     Study {
-        /// quick (smoke run: 2 epochs, 5,000 samples, one seed) or full (the study's settings).
-        #[arg(long, default_value = "full")]
+        /// quick (smoke run: 2 epochs, 5,000 samples, one seed), default (the SPEC's settings,
+        /// one seed) or full (three seeds and the method × architecture table).
+        #[arg(long, default_value = "default")]
         profile: String,
         /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
         #[arg(long, default_value = "auto")]
@@ -329,7 +330,7 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.seeds = (0..n).collect();
             }
             if let Some(e) = epochs {
-                cfg.epochs = e;
+                cfg.epochs = Some(e);
             }
             if limit.is_some() {
                 cfg.limit = limit;

@@ -143,8 +143,29 @@ fn study_quick_writes_an_html_report_and_results() {
         html.matches("<img src=\"data:image/png;base64,").count() >= 6,
         "figures are not inline"
     );
+    assert!(
+        html.contains("Task 4") && html.contains("91.35") && html.contains("best"),
+        "report lacks Task 4"
+    );
     let r = read_json(&out.join("results.json"));
     assert_eq!(r["task1"]["runs"].as_array().unwrap().len(), 1);
+    let rows = r["task4"]["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["plain", "consistency", "focal", "suppress", "plain"]
+    );
+    assert_eq!(rows[4]["model"], "ShapeCNN");
+    for folder in [
+        "lazy-consistency",
+        "lazy-focal",
+        "lazy-suppress",
+        "shape-plain",
+    ] {
+        assert!(out
+            .join(format!("task4/{folder}/seed-0/metrics.json"))
+            .is_file());
+    }
     assert!(out.join("task0/samples_train.png").is_file());
 }
 
@@ -172,7 +193,7 @@ fn user_mistakes_get_one_clear_line_and_a_nonzero_exit() {
     let d = data.to_str().unwrap();
     assert_user_error(
         &shortcut(&["train", "lazy", "--epochs", "0", "--data-dir", d]),
-        "--epochs must be at least 1",
+        "--epochs must be between 1 and",
     );
     assert_user_error(
         &shortcut(&["train", "lazy", "--lr", "0", "--data-dir", d]),
@@ -230,6 +251,144 @@ fn user_mistakes_get_one_clear_line_and_a_nonzero_exit() {
     // clap's own errors (unknown flag) also exit non-zero without a panic
     let o = shortcut(&["train", "lazy", "--no-such-flag"]);
     assert!(!o.status.success() && !text(&o).1.contains("panicked"));
+}
+
+#[test]
+fn every_method_trains_on_both_models_and_eval_reapplies_the_suppression_hook() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared();
+    let d = data.to_str().unwrap();
+    let run = |args: &[&str], out: &Path| {
+        let mut all = vec!["train"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--epochs", "1", "--limit", "300", "--data-dir", d]);
+        all.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        let o = shortcut(&all);
+        let (stdout, stderr) = text(&o);
+        assert!(o.status.success(), "{args:?}: {stdout}\n{stderr}");
+        (read_json(&out.join("metrics.json")), stdout)
+    };
+    let shape = dir.path().join("shape");
+    let (m, _) = run(&["shape"], &shape);
+    assert_eq!(m["model"], "ShapeCNN");
+    assert_eq!(m["method"]["method"], "plain");
+    assert!(m["best_hard_acc"].as_f64().is_some() && m["best_epoch"].as_u64() == Some(1));
+    let (m, _) = run(
+        &["lazy", "--method", "focal", "--gamma", "1.5"],
+        &dir.path().join("f"),
+    );
+    assert_eq!(
+        (
+            m["method"]["method"].as_str(),
+            m["method"]["gamma"].as_f64()
+        ),
+        (Some("focal"), Some(1.5))
+    );
+    let lr = m["config"]["lr"].as_f64().unwrap();
+    assert!((lr - 5e-4).abs() < 1e-9, "focal's SPEC lr, got {lr}");
+    let (m, _) = run(&["shape", "--method", "consistency"], &dir.path().join("c"));
+    assert_eq!(m["method"]["lambda"].as_f64(), Some(5.0));
+    // suppression ranked on the plain ShapeCNN above; eval re-attaches the recorded hook
+    let ranked = shape.join("model.safetensors");
+    let sup = dir.path().join("s");
+    let (m, stdout) = run(
+        &[
+            "shape",
+            "--method",
+            "suppress",
+            "--rank-from",
+            ranked.to_str().unwrap(),
+        ],
+        &sup,
+    );
+    assert!(
+        stdout.contains("suppression hook on features.10"),
+        "{stdout}"
+    );
+    assert_eq!(
+        m["suppression"]["color_channels"].as_array().unwrap().len(),
+        32
+    );
+    let o = shortcut(&[
+        "eval",
+        sup.join("model.safetensors").to_str().unwrap(),
+        "--limit",
+        "100",
+        "--data-dir",
+        d,
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("applying its neuron-suppression hook on features.10"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn method_mistakes_get_one_clear_line() {
+    let data = shared();
+    let d = data.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["train", "giraffe"], "unknown model 'giraffe'"),
+        (
+            &["train", "lazy", "--method", "nope"],
+            "unknown method 'nope'",
+        ),
+        (
+            &["train", "lazy", "--gamma", "2"],
+            "--gamma applies to --method focal",
+        ),
+        (
+            &["train", "lazy", "--method", "focal", "--lambda", "2"],
+            "--lambda applies to --method consistency",
+        ),
+        (
+            &["train", "lazy", "--method", "consistency", "--lambda", "-1"],
+            "--lambda must be a finite number ≥ 0",
+        ),
+        (
+            &["train", "lazy", "--method", "focal", "--gamma", "nan"],
+            "--gamma must be a finite number ≥ 0",
+        ),
+        (
+            &["train", "lazy", "--method", "suppress", "--suppress", "inf"],
+            "--suppress must be a finite number ≥ 0",
+        ),
+        (
+            &["train", "lazy", "--method", "suppress", "--amplify", "-3"],
+            "--amplify must be a finite number ≥ 0",
+        ),
+        (
+            &["train", "lazy", "--epochs", "18446744073709551615"],
+            "--epochs must be between 1 and",
+        ),
+        (
+            &["train", "shape", "--lr", "-1"],
+            "--lr must be a positive number",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--data-dir", d]);
+        assert_user_error(&shortcut(&all), needle);
+    }
+    // an output folder that cannot be created fails before any training
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out = file.join("run");
+    assert_user_error(
+        &shortcut(&[
+            "train",
+            "lazy",
+            "--data-dir",
+            d,
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        "cannot create",
+    );
 }
 
 /// Serve the files of `dir` over HTTP on 127.0.0.1 for `max_requests` requests, in a thread.

@@ -164,7 +164,7 @@ fn the_size_asserts_can_fail() {
 /// a string literal entry ending in `_f32`.
 fn launched_pairs() -> BTreeSet<(String, String)> {
     let root = env!("CARGO_MANIFEST_DIR");
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(format!("{root}/src/ops"))
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(format!("{root}/src/ops"))
         .unwrap()
         .map(|d| d.unwrap().path().join("cuda.rs"))
         .filter(|p| p.exists())

@@ -7,19 +7,24 @@
 pub mod report;
 pub mod task0;
 pub mod task1;
+pub mod task4;
 
 use crate::data::BiasedMnist;
 use crate::device::Device;
 use crate::error::{Error, Result};
+use crate::models::ModelKind;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// How much of the study to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Profile {
-    /// A few minutes or less: 2 epochs on 5,000 samples per split, one seed. For smoke tests.
+    /// A few minutes or less: 2 epochs of every run on 5,000 samples per split, one seed. For
+    /// smoke tests.
     Quick,
-    /// The SPEC's settings: full data, every epoch, three seeds.
+    /// The SPEC's settings (every run's own epochs, all samples), one seed.
+    Default,
+    /// The SPEC's settings over three seeds (mean ± std), plus the method × architecture table.
     Full,
 }
 
@@ -28,9 +33,10 @@ impl Profile {
     pub fn parse(s: &str) -> Result<Profile> {
         match s {
             "quick" => Ok(Profile::Quick),
+            "default" => Ok(Profile::Default),
             "full" => Ok(Profile::Full),
             other => Err(Error::Invalid(format!(
-                "unknown profile '{other}': expected quick or full"
+                "unknown profile '{other}': expected quick, default or full"
             ))),
         }
     }
@@ -43,7 +49,8 @@ pub struct StudyConfig {
     #[serde(serialize_with = "ser_device")]
     pub device: Device,
     pub seeds: Vec<u64>,
-    pub epochs: usize,
+    /// Epochs of every run; `None`: each run's SPEC epochs (LazyCNN 10, consistency 25, …).
+    pub epochs: Option<usize>,
     pub limit: Option<usize>,
     pub batch: usize,
     pub lr: f32,
@@ -61,8 +68,9 @@ impl StudyConfig {
     /// The defaults of a profile.
     pub fn for_profile(profile: Profile, device: Device, data_dir: PathBuf) -> StudyConfig {
         let (seeds, epochs, limit) = match profile {
-            Profile::Quick => (vec![0], 2, Some(5000)),
-            Profile::Full => (vec![0, 1, 2], 10, None),
+            Profile::Quick => (vec![0], Some(2), Some(5000)),
+            Profile::Default => (vec![0], None, None),
+            Profile::Full => (vec![0, 1, 2], None, None),
         };
         StudyConfig {
             profile,
@@ -103,6 +111,7 @@ pub struct StudyResults {
     pub seconds: f64,
     pub task0: task0::Task0,
     pub task1: Task1Summary,
+    pub task4: task4::Task4,
 }
 
 /// Task 1 over all seeds.
@@ -139,12 +148,14 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
     drop(data0);
 
     log("Task 1: the lazy model");
-    let mut runs = Vec::new();
+    let (mut runs, mut models, mut folders) = (Vec::new(), Vec::new(), Vec::new());
     for &seed in &cfg.seeds {
         log(&format!("  LazyCNN, seed {seed}"));
         let data = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
         let tc = crate::train::TrainConfig {
-            epochs: cfg.epochs,
+            epochs: cfg
+                .epochs
+                .unwrap_or_else(|| crate::train::Method::Plain.default_epochs(ModelKind::Lazy)),
             batch: cfg.batch,
             lr: cfg.lr,
             seed,
@@ -152,13 +163,13 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
             device: cfg.device,
             progress: cfg.progress,
         };
-        let (run, _) = task1::run(
-            &data,
-            &tc,
-            &out.join(format!("task1/seed-{seed}")),
-            &mut |s| log(&format!("    {s}")),
-        )?;
+        let folder = format!("task1/seed-{seed}");
+        let (run, model) = task1::run(&data, &tc, &out.join(&folder), &mut |s| {
+            log(&format!("    {s}"))
+        })?;
         runs.push(run);
+        models.push(model);
+        folders.push(folder);
     }
     let finals = |f: &dyn Fn(&crate::train::RunRecord) -> f64| {
         mean_std(&runs.iter().map(f).collect::<Vec<_>>())
@@ -171,11 +182,15 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
         reference_hard_acc: task1::REFERENCE_HARD_ACC,
         runs,
     };
+
+    log("Task 4: debiasing");
+    let t4 = task4::run(cfg, &mnist, &summary.runs, folders, &models, out, log)?;
     let results = StudyResults {
         config: cfg.clone(),
         seconds: start.elapsed().as_secs_f64(),
         task0: t0,
         task1: summary,
+        task4: t4,
     };
     write_json(&out.join("results.json"), &results)?;
     report::write_index(&results, out)?;

@@ -8,14 +8,14 @@ use crate::plots::png_data_uri;
 use std::fmt::Write as _;
 use std::path::Path;
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn img(path: &Path, alt: &str) -> Result<String> {
+pub(crate) fn img(path: &Path, alt: &str) -> Result<String> {
     let uri = png_data_uri(path).map_err(|e| Error::Invalid(e.to_string()))?;
     Ok(format!(
         "<figure><img src=\"{uri}\" alt=\"{a}\"><figcaption>{a}</figcaption></figure>",
@@ -23,7 +23,7 @@ fn img(path: &Path, alt: &str) -> Result<String> {
     ))
 }
 
-fn pm((m, s): (f64, f64)) -> String {
+pub(crate) fn pm((m, s): (f64, f64)) -> String {
     format!("{m:.1} ± {s:.1} %")
 }
 
@@ -39,12 +39,15 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:.5em}}\
 img{{max-width:100%;border:1px solid #ddd}}.note{{color:#555;font-size:.95em}}code{{background:#f3f3f3;padding:0 3px}}</style></head><body>\
 <h1>Shortcut learning on Biased MNIST</h1>\
-<p class=\"note\">Profile <b>{:?}</b> on <b>{}</b>; seeds {:?}; {} epochs; batch {}; Adam lr {}; bias {}; {}. \
+<p class=\"note\">Profile <b>{:?}</b> on <b>{}</b>; seeds {:?}; {}; batch {}; Adam lr {}; bias {}; {}. \
 Ran in {:.0} s. Numbers: <a href=\"results.json\">results.json</a>.</p>",
         c.profile,
         c.device,
         c.seeds,
-        c.epochs,
+        match c.epochs {
+            Some(e) => format!("{e} epochs per run"),
+            None => "the SPEC's epochs per run".to_string(),
+        },
         c.batch,
         c.lr,
         c.bias,
@@ -55,7 +58,7 @@ Ran in {:.0} s. Numbers: <a href=\"results.json\">results.json</a>.</p>",
         r.seconds
     );
     if c.profile == Profile::Quick {
-        h.push_str("<p><b>Quick profile</b>: fewer epochs and samples than the study; numbers are not comparable with the report's. Run <code>shortcut study --profile full</code> for those.</p>");
+        h.push_str("<p><b>Quick profile</b>: fewer epochs and samples than the study; numbers are not comparable with the report's. Run <code>shortcut study</code> (or <code>--profile full</code> for three seeds) for those.</p>");
     }
 
     // Task 0
@@ -159,6 +162,7 @@ where the colour is the digit's own.</p>",
             "accuracy per (digit, painted colour)",
         )?);
     }
+    h.push_str(&super::task4::section_html(&r.task4, c.seeds.len(), out)?);
     h.push_str("</body></html>\n");
     super::write_atomic(&out.join("index.html"), h.as_bytes())
 }

@@ -1,0 +1,312 @@
+//! Task 4 — debiasing: the four methods of SPEC Task 4 (colour consistency, focal loss,
+//! ShapeCNN, neuron suppression), each trained by the shared frame ([`crate::train`]) with the
+//! SPEC's hyper-parameters, beside the lazy baseline of Task 1.
+//!
+//! Nothing is trained twice: the plain LazyCNN rows are Task 1's runs, and neuron suppression
+//! ranks its channels on Task 1's model of the same seed (on a ShapeCNN, on this task's plain
+//! ShapeCNN of the same seed). The `full` profile adds the method × architecture table: every
+//! method on both models.
+//!
+//! This module renders its own part of `index.html` ([`section_html`]).
+
+use super::report::{esc, img, pm};
+use super::{mean_std, Profile, StudyConfig};
+use crate::data::mnist::Mnist;
+use crate::data::BiasedMnist;
+use crate::error::{Error, Result};
+use crate::models::ModelKind;
+use crate::nn::Module;
+use crate::plots::line_chart_png;
+use crate::train::run_folder::RunPlan;
+use crate::train::{train_run, Method, RunRecord, Suppression, TrainConfig};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The task's target (SPEC): more than 70 % hard-test accuracy.
+pub const TARGET_HARD_ACC: f64 = 70.0;
+
+/// One (model, method) over the seeds.
+#[derive(Debug, Serialize)]
+pub struct MethodRow {
+    pub model: &'static str,
+    pub method: &'static str,
+    /// The run folders, one per seed (relative to the study folder).
+    pub folders: Vec<String>,
+    pub runs: Vec<RunRecord>,
+    pub final_hard: (f64, f64),
+    pub best_hard: (f64, f64),
+    pub final_aligned: (f64, f64),
+    pub final_train: (f64, f64),
+    pub seconds_per_epoch: f64,
+    /// The report's hard-test accuracy for this row, where it gave one.
+    pub reference_hard: Option<f64>,
+}
+
+impl MethodRow {
+    fn new(
+        kind: ModelKind,
+        method: &Method,
+        folders: Vec<String>,
+        runs: Vec<RunRecord>,
+    ) -> MethodRow {
+        let stat =
+            |f: &dyn Fn(&RunRecord) -> f64| mean_std(&runs.iter().map(f).collect::<Vec<_>>());
+        MethodRow {
+            model: kind.name(),
+            method: method.name(),
+            final_hard: stat(&|r| r.final_hard_acc()),
+            best_hard: stat(&|r| r.best_hard_acc),
+            final_aligned: stat(&|r| r.final_aligned_acc()),
+            final_train: stat(&|r| r.final_train_acc()),
+            seconds_per_epoch: stat(&|r| r.seconds_per_epoch()).0,
+            reference_hard: method.reference_hard_acc(kind),
+            folders,
+            runs,
+        }
+    }
+}
+
+/// Task 4's results.
+#[derive(Debug, Serialize)]
+pub struct Task4 {
+    /// The SPEC's four methods (LazyCNN for consistency, focal and suppression; ShapeCNN plain)
+    /// and the lazy baseline, in the report's order.
+    pub rows: Vec<MethodRow>,
+    /// The `full` profile's method × architecture table (empty otherwise).
+    pub architecture_table: Vec<MethodRow>,
+    /// The figure of every row's hard-test curve (seed of the first run).
+    pub curves: PathBuf,
+}
+
+/// The training settings of one run of this task.
+fn train_config(cfg: &StudyConfig, method: &Method, kind: ModelKind, seed: u64) -> TrainConfig {
+    TrainConfig {
+        epochs: cfg.epochs.unwrap_or_else(|| method.default_epochs(kind)),
+        batch: cfg.batch,
+        lr: method.default_lr(),
+        seed,
+        limit: cfg.limit,
+        device: cfg.device,
+        progress: cfg.progress,
+    }
+}
+
+/// Train `method` on `kind` for every seed; `ranked[k]` is the trained model of seed k whose
+/// channels a suppression is ranked on.
+fn run_row(
+    cfg: &StudyConfig,
+    mnist: &Mnist,
+    kind: ModelKind,
+    method: &Method,
+    ranked: &[Box<dyn Module>],
+    out: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<(MethodRow, Vec<Box<dyn Module>>)> {
+    let (mut runs, mut models, mut folders) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, &seed) in cfg.seeds.iter().enumerate() {
+        log(&format!("  {} {}, seed {seed}", kind.name(), method.name()));
+        let data = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
+        let tc = train_config(cfg, method, kind, seed);
+        let suppression = match method {
+            Method::Suppress { suppress, amplify } => {
+                let trained = ranked.get(k).ok_or_else(|| {
+                    Error::Invalid("neuron suppression needs the plain model of its seed".into())
+                })?;
+                Some(Suppression::rank(
+                    trained.as_ref(),
+                    *suppress,
+                    *amplify,
+                    cfg.device,
+                )?)
+            }
+            _ => None,
+        };
+        let folder = format!("task4/{}-{}/seed-{seed}", kind.slug(), method.name());
+        let plan = RunPlan {
+            kind,
+            method,
+            suppression: suppression.as_ref(),
+            cfg: &tc,
+        };
+        let (run, model) = train_run(&plan, &data, &out.join(&folder), &mut |s| {
+            log(&format!("    {s}"))
+        })?;
+        runs.push(run);
+        models.push(model);
+        folders.push(folder);
+    }
+    Ok((MethodRow::new(kind, method, folders, runs), models))
+}
+
+/// Run Task 4. `lazy_runs` and `lazy_models` are Task 1's runs and models, one per seed.
+pub fn run(
+    cfg: &StudyConfig,
+    mnist: &Mnist,
+    lazy_runs: &[RunRecord],
+    lazy_folders: Vec<String>,
+    lazy_models: &[Box<dyn Module>],
+    out: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<Task4> {
+    let m = |name: &str| Method::with_defaults(name);
+    let mut rows = vec![MethodRow::new(
+        ModelKind::Lazy,
+        &Method::Plain,
+        lazy_folders,
+        lazy_runs.to_vec(),
+    )];
+    for name in ["consistency", "focal", "suppress"] {
+        let (row, _) = run_row(
+            cfg,
+            mnist,
+            ModelKind::Lazy,
+            &m(name)?,
+            lazy_models,
+            out,
+            log,
+        )?;
+        rows.push(row);
+    }
+    let (shape_row, shape_models) =
+        run_row(cfg, mnist, ModelKind::Shape, &Method::Plain, &[], out, log)?;
+    rows.push(shape_row);
+    let mut architecture_table = Vec::new();
+    if cfg.profile == Profile::Full {
+        for name in ["consistency", "focal", "suppress"] {
+            let (row, _) = run_row(
+                cfg,
+                mnist,
+                ModelKind::Shape,
+                &m(name)?,
+                &shape_models,
+                out,
+                log,
+            )?;
+            architecture_table.push(row);
+        }
+    }
+    let curves = out.join("task4/hard_curves.png");
+    write_curves(&curves, rows.iter().chain(&architecture_table))?;
+    Ok(Task4 {
+        rows,
+        architecture_table,
+        curves,
+    })
+}
+
+/// Every row's hard-test accuracy per epoch (its first seed) in one chart, the target dashed.
+fn write_curves<'a>(path: &Path, rows: impl Iterator<Item = &'a MethodRow>) -> Result<()> {
+    let series: Vec<(String, Vec<f32>)> = rows
+        .filter_map(|r| {
+            let run = r.runs.first()?;
+            let curve = run.hard_acc.iter().map(|&v| v as f32).collect();
+            Some((format!("{} {}", r.model, r.method), curve))
+        })
+        .collect();
+    let series: Vec<(&str, &[f32])> = series
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
+    line_chart_png(
+        path,
+        "Hard-test accuracy per epoch, every method",
+        "epoch",
+        "hard-test accuracy (%)",
+        &series,
+        &[("target 70%", TARGET_HARD_ACC as f32)],
+        Some((0.0, 100.0)),
+    )
+    .map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// One table row of the report.
+fn table_row(h: &mut String, r: &MethodRow, seeds: usize) {
+    let spread = |(m, s): (f64, f64)| {
+        if seeds > 1 {
+            pm((m, s))
+        } else {
+            format!("{m:.2} %")
+        }
+    };
+    let best_epochs: Vec<String> = r.runs.iter().map(|x| x.best_epoch.to_string()).collect();
+    let _ = write!(
+        h,
+        "<tr><td>{} — {}</td><td>{}</td><td>{} (epoch {})</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+        esc(r.method),
+        esc(r.model),
+        spread(r.final_hard),
+        spread(r.best_hard),
+        best_epochs.join(", "),
+        spread(r.final_aligned),
+        spread(r.final_train),
+        r.reference_hard
+            .map_or("—".to_string(), |v| format!("{v:.2} %")),
+        r.seconds_per_epoch
+    );
+}
+
+/// The sentence that says which methods broke the shortcut, from the measured numbers.
+fn verdict(rows: &[MethodRow]) -> String {
+    let (pass, fail): (Vec<&MethodRow>, Vec<&MethodRow>) = rows
+        .iter()
+        .filter(|r| !(r.method == "plain" && r.model == "LazyCNN"))
+        .partition(|r| r.final_hard.0 > TARGET_HARD_ACC);
+    let names = |v: &[&MethodRow]| {
+        v.iter()
+            .map(|r| format!("{} on {} ({:.1} %)", r.method, r.model, r.final_hard.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (pass.is_empty(), fail.is_empty()) {
+        (false, false) => format!(
+            "Above the {TARGET_HARD_ACC:.0} % target at the final epoch: {}. Below it: {}.",
+            names(&pass),
+            names(&fail)
+        ),
+        (false, true) => format!("Every method passed the target: {}.", names(&pass)),
+        (true, _) => format!("No method reached the target: {}.", names(&fail)),
+    }
+}
+
+/// Task 4's part of `index.html`.
+pub fn section_html(t: &Task4, seeds: usize, out: &Path) -> Result<String> {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<h2 id=\"task4\">Task 4 — debiasing</h2><p>Target: more than {TARGET_HARD_ACC:.0} % on the hard test split, \
+with the training data still 95 % biased and no grayscale conversion. Every method trains with the SPEC's settings \
+(consistency: CE on the original and a colour-jittered view + 5 · symmetric KL, 25 epochs; focal loss γ = 2, lr 5e-4, \
+30 epochs; ShapeCNN plain CE, 20 epochs; suppression: the last conv's top-CSI quarter of channels × 0.3 and bottom \
+quarter × 3.0, 15 epochs). Methods 1, 2 and 4 train LazyCNN, so the comparison isolates the method.</p>\
+<p><b>{}</b></p>\
+<p class=\"note\">“Best” is the highest hard-test accuracy over the epochs — selected on the test split, as the \
+original report did, so it is optimistic; the final epoch's accuracy stands beside it.</p>\
+<table><tr><th>method — model</th><th>final hard</th><th>best hard</th><th>aligned</th><th>train</th>\
+<th>report (hard)</th><th>s / epoch</th></tr>",
+        esc(&verdict(&t.rows))
+    );
+    for r in &t.rows {
+        table_row(&mut h, r, seeds);
+    }
+    h.push_str("</table>");
+    if !t.architecture_table.is_empty() {
+        h.push_str("<h3>Method × architecture (ours, beyond the report)</h3><table><tr><th>method — model</th><th>final hard</th><th>best hard</th><th>aligned</th><th>train</th><th>report (hard)</th><th>s / epoch</th></tr>");
+        for r in t.rows.iter().chain(&t.architecture_table) {
+            table_row(&mut h, r, seeds);
+        }
+        h.push_str("</table>");
+    }
+    h.push_str(&img(
+        &t.curves,
+        "hard-test accuracy per epoch of every method",
+    )?);
+    h.push_str("<h3>Conflict matrices</h3><p>Accuracy on test digits painted each palette colour: a model that reads colour is right only on the diagonal.</p>");
+    for r in t.rows.iter().chain(&t.architecture_table) {
+        if let Some(folder) = r.folders.first() {
+            let path = out.join(folder).join("conflict_matrix.png");
+            h.push_str(&img(&path, &format!("{} — {}", r.method, r.model))?);
+        }
+    }
+    Ok(h)
+}
