@@ -214,6 +214,34 @@ fn memory_bound(c: &mut Criterion) {
 /// convolutions against the direct ones (one thread per output element), and the tiled GEMM
 /// against the naive one. Groups `cuda-variants/conv2d_{fwd,bwd_input,bwd_weight}` and
 /// `cuda-variants/matmul`, functions `tiled/<layer>` and `direct/<layer>` (`naive/…`).
+/// Colour jitter (Task 4.1) on batches of 3×28×28 images in [0, 1]: images per second
+/// (criterion's "elem/s" column), SPEC's jitter with the extreme half.
+fn color_jitter(c: &mut Criterion) {
+    use shortcut::ops::color_jitter::ColorJitter;
+    for device in devices() {
+        let mut group = c.benchmark_group(format!("color_jitter/{device}"));
+        group
+            .sample_size(20)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
+        for batch in [64usize, 1024] {
+            let x = rand_on(&[batch, 3, 28, 28], 11, device)
+                .add_scalar(1.0)
+                .unwrap()
+                .mul_scalar(0.5)
+                .unwrap();
+            let idx: Vec<usize> = (0..batch).collect();
+            let jitter = ColorJitter::default();
+            let key = ColorJitter::key(0, 0);
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_function(BenchmarkId::new("images", batch), |b| {
+                b.iter(|| synced(device, || x.color_jitter(&jitter, key, &idx).unwrap()))
+            });
+        }
+        group.finish();
+    }
+}
+
 fn cuda_variants(c: &mut Criterion) {
     use shortcut::device::cuda::{self, CudaBuffer};
     use shortcut::ops::conv2d::cuda as conv;
@@ -306,5 +334,12 @@ fn cuda_variants(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conv2d, matmul, memory_bound, cuda_variants);
+criterion_group!(
+    benches,
+    conv2d,
+    matmul,
+    memory_bound,
+    color_jitter,
+    cuda_variants
+);
 criterion_main!(benches);

@@ -1,5 +1,5 @@
 //! One whole training step (forward, cross-entropy, backward, Adam) of LazyCNN and ShapeCNN at
-//! batch 64, on the CPU (the numbers the engine-core issue compares with PyTorch), on the CUDA
+//! batch 64, and LazyCNN's colour-consistency step (jitter, both views, the combined loss), on the CPU (the numbers the engine-core issue compares with PyTorch), on the CUDA
 //! GPU and on the wgpu adapter when there are (`SHORTCUT_BENCH_CUDA=0` / `SHORTCUT_BENCH_WGPU=0`
 //! skip them). Each timed step ends with `device.synchronize()`.
 //!
@@ -12,7 +12,9 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shortcut::models::{LazyCNN, ShapeCNN};
 use shortcut::nn::Module;
+use shortcut::ops::color_jitter::ColorJitter;
 use shortcut::optim::{Adam, Optimizer};
+use shortcut::train::{Batch, ConsistencyStep, CrossEntropyStep, Step};
 use shortcut::{Device, Rng, Tensor};
 use std::time::Duration;
 
@@ -41,9 +43,22 @@ fn devices() -> Vec<Device> {
 }
 
 fn bench_model(c: &mut Criterion, name: &str, model: &dyn Module, flops: u64, device: Device) {
+    bench_step(c, name, model, flops, device, &CrossEntropyStep);
+}
+
+/// One step of `step` (the training frame's: forward pass(es), loss) plus backward and Adam.
+fn bench_step(
+    c: &mut Criterion,
+    name: &str,
+    model: &dyn Module,
+    flops: u64,
+    device: Device,
+    step: &dyn Step,
+) {
     let mut rng = Rng::new(1, 0);
     let x = Tensor::rand_uniform([BATCH, 3, 28, 28], 0.0, 1.0, &mut rng, device).unwrap();
     let y: Vec<usize> = (0..BATCH).map(|i| i % 10).collect();
+    let indices: Vec<usize> = (0..BATCH).collect();
     let mut opt = Adam::new(model.parameters(), 1e-3).unwrap();
     let mut group = c.benchmark_group(format!("train_step/{device}"));
     group
@@ -54,13 +69,14 @@ fn bench_model(c: &mut Criterion, name: &str, model: &dyn Module, flops: u64, de
     group.bench_function(name, |b| {
         b.iter(|| {
             opt.zero_grad();
-            let loss = model
-                .forward(&x)
-                .unwrap()
-                .cross_entropy(&y)
-                .unwrap()
-                .mean_all()
-                .unwrap();
+            let batch = Batch {
+                x: x.clone(),
+                y: &y,
+                indices: &indices,
+                epoch: 0,
+                seed: 0,
+            };
+            let loss = step.loss(model, &batch).unwrap().loss;
             loss.backward().unwrap();
             opt.step().unwrap();
             device.synchronize().unwrap();
@@ -79,6 +95,19 @@ fn train_step(c: &mut Criterion) {
             &lazy,
             step_flops(LazyCNN::macs_per_image(), 16 * 784 * 27),
             device,
+        );
+        // Colour consistency (Task 4.1): the jitter plus one pass over both views (2 × 64
+        // images), so twice the plain step's FLOPs. Goal: at most 2.2 × the plain step's time.
+        bench_step(
+            c,
+            "lazy_cnn_consistency_batch64",
+            &lazy,
+            2 * step_flops(LazyCNN::macs_per_image(), 16 * 784 * 27),
+            device,
+            &ConsistencyStep {
+                lambda: 5.0,
+                jitter: ColorJitter::default(),
+            },
         );
         let shape = ShapeCNN::new(&mut rng, device).unwrap();
         bench_model(
