@@ -167,6 +167,9 @@ pub fn train_run(
             "{msg}. The checkpoint of epoch {last_saved} is kept in {}",
             ckpt.display()
         )),
+        Error::Numeric(msg) => Error::Numeric(format!(
+            "{msg}. No epoch finished; no checkpoint was written"
+        )),
         other => other,
     })?;
     let hard = evaluate(model.as_ref(), data, Split::Hard, cfg.limit, cfg.device)?;
