@@ -17,7 +17,7 @@ if [ "$mode" = pack ]; then
     cd "$here/.."
     dest=gpu-run
     rm -rf "$dest" && mkdir -p "$dest/bin" "$dest/mnist"
-    cargo build --release --locked --bin shortcut --example epoch_timing
+    cargo build --release --locked --bin shortcut --example epoch_timing --example consistency_cost
     # test and bench binaries: cargo prints their paths as JSON
     for what in "test --release --test cuda_parity --test cuda_kernels_compile" "bench --bench ops --bench train_step"; do
         cargo $what --locked --no-run --message-format=json 2>/dev/null |
@@ -28,7 +28,7 @@ for l in sys.stdin:
         print(m["target"]["name"], m["executable"])' |
             while read -r name exe; do cp "$exe" "$dest/bin/$name"; done
     done
-    cp target/release/shortcut target/release/examples/epoch_timing "$dest/bin/"
+    cp target/release/shortcut target/release/examples/epoch_timing target/release/examples/consistency_cost "$dest/bin/"
     # release builds keep debug info (profile.release debug = 1): strip to fit the 64 MiB carry
     for f in "$dest"/bin/*; do strip "$f"; done
     cp ../shared/data/mnist/* "$dest/mnist/"
@@ -60,6 +60,8 @@ bin/cuda_parity --test-threads 1 2>&1 | tee "$OUT/parity.txt"
 bin/epoch_timing --device cuda --model both --epochs 3 2>&1 | tee "$OUT/epochs-cuda.txt"
 bin/epoch_timing --device cuda --model shape --epochs 20 2>&1 | tee "$OUT/epochs-shape20-cuda.txt"
 bin/shortcut train lazy --device cuda --epochs 10 --out "$OUT/lazy-cuda" 2>&1 | tee "$OUT/train-lazy-cuda.txt"
+bin/shortcut train lazy --method consistency --device cuda --out "$OUT/lazy-consistency-cuda" 2>&1 | tee "$OUT/train-lazy-consistency-cuda.txt"
+bin/consistency_cost --device cuda 2>&1 | tee "$OUT/consistency-cost-cuda.txt"
 SHORTCUT_BENCH_WGPU=0 bin/ops --bench --noplot cuda 2>&1 | tee "$OUT/bench-ops.txt"
 SHORTCUT_BENCH_WGPU=0 bin/train_step --bench --noplot cuda 2>&1 | tee "$OUT/bench-train-step.txt"
 python3 pytorch_eager.py --epochs 3 2>&1 | tee "$OUT/pytorch.txt" || true

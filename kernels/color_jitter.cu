@@ -37,27 +37,7 @@ struct JitterArgs {
 
 #define JITTER_LANES 256u
 
-__device__ __forceinline__ void jt_mix4(unsigned v[4]) {
-    v[0] = v[0] + v[1] * v[3];
-    v[1] = v[1] + v[2] * v[0];
-    v[2] = v[2] + v[0] * v[1];
-    v[3] = v[3] + v[1] * v[2];
-}
-
-// pcg4d (Jarzynski & Olano 2020), bit for bit as src/rng.rs.
-__device__ __forceinline__ void jt_pcg4d(unsigned a, unsigned b, unsigned c, unsigned d,
-                                         unsigned v[4]) {
-    v[0] = a * 1664525u + 1013904223u;
-    v[1] = b * 1664525u + 1013904223u;
-    v[2] = c * 1664525u + 1013904223u;
-    v[3] = d * 1664525u + 1013904223u;
-    jt_mix4(v);
-    v[0] ^= v[0] >> 16;
-    v[1] ^= v[1] >> 16;
-    v[2] ^= v[2] >> 16;
-    v[3] ^= v[3] >> 16;
-    jt_mix4(v);
-}
+// pcg4d (Words) comes from common.cuh.
 
 __device__ __forceinline__ float jt_clamp01(float v) {
     return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
@@ -129,9 +109,10 @@ extern "C" __global__ void color_jitter_fwd_f32(const JitterArgs a,
     }
 
     unsigned i = index[img];
-    unsigned b0[4], b1[4];
-    jt_pcg4d(a.key[0] ^ i, a.key[1], a.key[2], a.key[3], b0);
-    jt_pcg4d(a.key[0] ^ i, a.key[1], a.key[2] ^ 1u, a.key[3], b1);
+    Words w0 = pcg4d(a.key[0] ^ i, a.key[1], a.key[2], a.key[3]);
+    Words w1 = pcg4d(a.key[0] ^ i, a.key[1], a.key[2] ^ 1u, a.key[3]);
+    const unsigned* b0 = w0.w;
+    const unsigned* b1 = w1.w;
     bool extreme = a.always != 0u || b1[0] < a.threshold;
     float factor[4];
     for (int k = 0; k < 4; ++k) {

@@ -42,31 +42,7 @@ struct ColorizeArgs {
 #define STRIPE_AT 30u
 #define GRAY_AT 58u
 
-struct Words { unsigned w[4]; };
-
-__device__ __forceinline__ void mix4(unsigned v[4]) {
-    v[0] = v[0] + v[1] * v[3];
-    v[1] = v[1] + v[2] * v[0];
-    v[2] = v[2] + v[0] * v[1];
-    v[3] = v[3] + v[1] * v[2];
-}
-
-// pcg4d (Jarzynski & Olano 2020), bit for bit as src/rng.rs.
-__device__ __forceinline__ Words pcg4d(unsigned a, unsigned b, unsigned c, unsigned d) {
-    Words r;
-    unsigned* v = r.w;
-    v[0] = a * 1664525u + 1013904223u;
-    v[1] = b * 1664525u + 1013904223u;
-    v[2] = c * 1664525u + 1013904223u;
-    v[3] = d * 1664525u + 1013904223u;
-    mix4(v);
-    v[0] ^= v[0] >> 16;
-    v[1] ^= v[1] >> 16;
-    v[2] ^= v[2] >> 16;
-    v[3] ^= v[3] >> 16;
-    mix4(v);
-    return r;
-}
+// Words, mix4 and pcg4d come from common.cuh.
 
 __device__ __forceinline__ Words block(const ColorizeArgs& ca, unsigned i, unsigned c) {
     return pcg4d(ca.key[0] ^ i, ca.key[1], ca.key[2] ^ c, ca.key[3]);

@@ -27,3 +27,31 @@ __device__ __forceinline__ unsigned flat_index() {
 __device__ __forceinline__ float nan_f32() {
     return __int_as_float(0x7fc00000);
 }
+
+// The counter-based hash of every random draw (src/rng.rs: pcg4d, Jarzynski & Olano 2020), bit
+// for bit as the CPU computes it: 32-bit unsigned arithmetic, wrapping. Used by the data-side
+// kernels (colorize, color_jitter) to draw per sample what the CPU draws.
+struct Words { unsigned w[4]; };
+
+__device__ __forceinline__ void mix4(unsigned v[4]) {
+    v[0] = v[0] + v[1] * v[3];
+    v[1] = v[1] + v[2] * v[0];
+    v[2] = v[2] + v[0] * v[1];
+    v[3] = v[3] + v[1] * v[2];
+}
+
+__device__ __forceinline__ Words pcg4d(unsigned a, unsigned b, unsigned c, unsigned d) {
+    Words r;
+    unsigned* v = r.w;
+    v[0] = a * 1664525u + 1013904223u;
+    v[1] = b * 1664525u + 1013904223u;
+    v[2] = c * 1664525u + 1013904223u;
+    v[3] = d * 1664525u + 1013904223u;
+    mix4(v);
+    v[0] ^= v[0] >> 16;
+    v[1] ^= v[1] >> 16;
+    v[2] ^= v[2] >> 16;
+    v[3] ^= v[3] >> 16;
+    mix4(v);
+    return r;
+}

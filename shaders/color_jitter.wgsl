@@ -28,22 +28,7 @@ struct JitterArgs {
 const JITTER_LANES: u32 = 256u;
 var<workgroup> jt_partial: array<f32, 256>;
 
-fn jt_mix4(v0: vec4<u32>) -> vec4<u32> {
-    var v = v0;
-    v.x = v.x + v.y * v.w;
-    v.y = v.y + v.z * v.x;
-    v.z = v.z + v.x * v.y;
-    v.w = v.w + v.y * v.z;
-    return v;
-}
-
-// pcg4d (Jarzynski & Olano 2020), bit for bit as src/rng.rs.
-fn jt_pcg4d(v0: vec4<u32>) -> vec4<u32> {
-    var v = v0 * 1664525u + 1013904223u;
-    v = jt_mix4(v);
-    v = v ^ (v >> vec4<u32>(16u));
-    return jt_mix4(v);
-}
+// pcg4d comes from common.wgsl.
 
 fn jt_gray(c: vec3<f32>) -> f32 {
     return 0.2989 * c.x + 0.587 * c.y + 0.114 * c.z;
@@ -116,8 +101,8 @@ fn color_jitter_fwd_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
         }
     }
     let i = jt_index[min(img, ja.count - 1u)];
-    let b0 = jt_pcg4d(vec4<u32>(ja.key.x ^ i, ja.key.y, ja.key.z, ja.key.w));
-    let b1 = jt_pcg4d(vec4<u32>(ja.key.x ^ i, ja.key.y, ja.key.z ^ 1u, ja.key.w));
+    let b0 = pcg4d(vec4<u32>(ja.key.x ^ i, ja.key.y, ja.key.z, ja.key.w));
+    let b1 = pcg4d(vec4<u32>(ja.key.x ^ i, ja.key.y, ja.key.z ^ 1u, ja.key.w));
     let extreme = ja.always != 0u || b1.x < ja.threshold;
     let lo = select(ja.lo, ja.xlo, extreme);
     let span = select(ja.span, ja.xspan, extreme);

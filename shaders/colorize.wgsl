@@ -37,22 +37,7 @@ const BLOCKS: u32 = 588u;   // 3·784 / 4
 const STRIPE_AT: u32 = 30u;
 const GRAY_AT: u32 = 58u;
 
-fn mix4(v0: vec4<u32>) -> vec4<u32> {
-    var v = v0;
-    v.x = v.x + v.y * v.w;
-    v.y = v.y + v.z * v.x;
-    v.z = v.z + v.x * v.y;
-    v.w = v.w + v.y * v.z;
-    return v;
-}
-
-// pcg4d (Jarzynski & Olano 2020), bit for bit as src/rng.rs.
-fn pcg4d(v0: vec4<u32>) -> vec4<u32> {
-    var v = v0 * 1664525u + 1013904223u;
-    v = mix4(v);
-    v = v ^ (v >> vec4<u32>(16u));
-    return mix4(v);
-}
+// mix4 and pcg4d come from common.wgsl.
 
 fn block(i: u32, c: u32) -> vec4<u32> {
     return pcg4d(vec4<u32>(ca.key.x ^ i, ca.key.y, ca.key.z ^ c, ca.key.w));
