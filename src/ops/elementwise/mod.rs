@@ -179,6 +179,17 @@ fn unary_kernel(op: UnaryOp, x: &Tensor) -> Result<Storage> {
     }
 }
 
+/// Where the gradient of minimum/maximum goes to `a` (1) rather than `b` (0): a ≤ b for the
+/// minimum, a ≥ b for the maximum (ties to `a`).
+fn min_max_mask(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let cmp = if op == BinaryOp::Minimum {
+        BinaryOp::Le
+    } else {
+        BinaryOp::Ge
+    };
+    a.binary(b, cmp)
+}
+
 impl Tensor {
     /// Apply a broadcasting binary op. Most code calls the named methods (`add`, `mul`, ...).
     pub fn binary(&self, other: &Tensor, op: BinaryOp) -> Result<Tensor> {
@@ -204,27 +215,39 @@ impl Tensor {
             out,
             move |inp, g| {
                 let (a, b) = (&inp[0], &inp[1]);
-                let (ga, gb) = match op {
-                    BinaryOp::Add => (g.clone(), g.clone()),
-                    BinaryOp::Sub => (g.clone(), g.neg()?),
-                    BinaryOp::Mul => (g.mul(b)?, g.mul(a)?),
-                    BinaryOp::Div => (g.div(b)?, g.mul(a)?.div(&b.mul(b)?)?.neg()?),
-                    BinaryOp::Minimum | BinaryOp::Maximum => {
-                        let cmp = if op == BinaryOp::Minimum {
-                            BinaryOp::Le
-                        } else {
-                            BinaryOp::Ge
-                        };
-                        let mask_a = a.binary(b, cmp)?;
-                        let mask_b = mask_a.mul_scalar(-1.0)?.add_scalar(1.0)?;
-                        (g.mul(&mask_a)?, g.mul(&mask_b)?)
-                    }
-                    _ => unreachable!("non-differentiable ops are not recorded"),
+                // Only the inputs that need a gradient get one: a constant operand (a mask, the
+                // suppression hook's channel scale) costs no product and no reduction.
+                let (need_a, need_b) = (a.requires_grad(), b.requires_grad());
+                let ga = if need_a {
+                    let ga = match op {
+                        BinaryOp::Add | BinaryOp::Sub => g.clone(),
+                        BinaryOp::Mul => g.mul(b)?,
+                        BinaryOp::Div => g.div(b)?,
+                        BinaryOp::Minimum | BinaryOp::Maximum => g.mul(&min_max_mask(op, a, b)?)?,
+                        _ => unreachable!("non-differentiable ops are not recorded"),
+                    };
+                    Some(ga.sum_to(a.shape())?)
+                } else {
+                    None
                 };
-                Ok(vec![
-                    Some(ga.sum_to(a.shape())?),
-                    Some(gb.sum_to(b.shape())?),
-                ])
+                let gb = if need_b {
+                    let gb = match op {
+                        BinaryOp::Add => g.clone(),
+                        BinaryOp::Sub => g.neg()?,
+                        BinaryOp::Mul => g.mul(a)?,
+                        BinaryOp::Div => g.mul(a)?.div(&b.mul(b)?)?.neg()?,
+                        BinaryOp::Minimum | BinaryOp::Maximum => {
+                            let mask_b =
+                                min_max_mask(op, a, b)?.mul_scalar(-1.0)?.add_scalar(1.0)?;
+                            g.mul(&mask_b)?
+                        }
+                        _ => unreachable!("non-differentiable ops are not recorded"),
+                    };
+                    Some(gb.sum_to(b.shape())?)
+                } else {
+                    None
+                };
+                Ok(vec![ga, gb])
             },
         ))
     }
