@@ -353,45 +353,31 @@ fn run(cli: Cli) -> Result<()> {
 /// another method is a mistake, not silently ignored).
 fn method_of(a: &TrainArgs) -> Result<Method> {
     let mut m = Method::with_defaults(&a.method)?;
-    let misplaced = |flag: &str, owner: &str| {
-        Error::Invalid(format!(
+    let flags = [
+        (a.lambda.is_some(), "lambda", "consistency"),
+        (a.gamma.is_some(), "gamma", "focal"),
+        (a.suppress.is_some(), "suppress", "suppress"),
+        (a.amplify.is_some(), "amplify", "suppress"),
+        (a.rank_from.is_some(), "rank-from", "suppress"),
+    ];
+    if let Some((_, flag, owner)) = flags
+        .iter()
+        .find(|(given, _, owner)| *given && *owner != m.name())
+    {
+        return Err(Error::Invalid(format!(
             "--{flag} applies to --method {owner}, not --method {}",
             a.method
-        ))
-    };
+        )));
+    }
     match &mut m {
-        Method::Consistency { lambda, .. } => {
-            if let Some(l) = a.lambda {
-                *lambda = l;
-            }
-        }
-        Method::Focal { gamma } => {
-            if let Some(g) = a.gamma {
-                *gamma = g;
-            }
-        }
+        Method::Consistency { lambda, .. } => *lambda = a.lambda.unwrap_or(*lambda),
+        Method::Focal { gamma } => *gamma = a.gamma.unwrap_or(*gamma),
         Method::Suppress { suppress, amplify } => {
-            if let Some(s) = a.suppress {
-                *suppress = s;
-            }
-            if let Some(f) = a.amplify {
-                *amplify = f;
-            }
+            *suppress = a.suppress.unwrap_or(*suppress);
+            *amplify = a.amplify.unwrap_or(*amplify);
         }
         Method::Plain => {}
     }
-    let given = |v: bool, flag: &str, owner: &str, m: &Method| {
-        if v && m.name() != owner {
-            Err(misplaced(flag, owner))
-        } else {
-            Ok(())
-        }
-    };
-    given(a.lambda.is_some(), "lambda", "consistency", &m)?;
-    given(a.gamma.is_some(), "gamma", "focal", &m)?;
-    given(a.suppress.is_some(), "suppress", "suppress", &m)?;
-    given(a.amplify.is_some(), "amplify", "suppress", &m)?;
-    given(a.rank_from.is_some(), "rank-from", "suppress", &m)?;
     m.validate()?;
     Ok(m)
 }
