@@ -63,9 +63,9 @@ fn main() -> Result<()> {
         a.register_grad_hook(move |g| {
             println!(
                 "   [gradient hook] ∂L/∂A arrived with shape {shape}, Σ = {:+.5}",
-                g.sum_all().ok()?.to_scalar().ok()?
+                g.sum_all()?.to_scalar()?
             );
-            None
+            Ok(None)
         })?;
         *keep.lock().unwrap() = Some(a.clone());
         Ok(None)

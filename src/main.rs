@@ -5,12 +5,11 @@
 //! and a non-zero exit code — never a panic backtrace.
 
 use clap::{Parser, Subcommand};
-use shortcut::checkpoint;
 use shortcut::data::{self, fetch, mnist, BiasedMnist, Split};
 use shortcut::models::ModelKind;
 use shortcut::nn::Module;
 use shortcut::study::{self, Profile, StudyConfig};
-use shortcut::train::run_folder::RunPlan;
+use shortcut::train::run_folder::{LoadedModel, RunPlan};
 use shortcut::train::{Method, Suppression, TrainConfig};
 use shortcut::{Device, Error, Result};
 use std::path::{Path, PathBuf};
@@ -29,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the study (Tasks 0, 1 and 4 today) and write a report folder with index.html.
+    /// Run the study (Tasks 0–4 today) and write a report folder with index.html.
     Study {
         /// quick (smoke run: 2 epochs, 5,000 samples, one seed), default (the SPEC's settings,
         /// one seed) or full (three seeds and the method × architecture table).
@@ -66,6 +65,54 @@ enum Command {
         seed: u64,
         #[arg(long)]
         limit: Option<usize>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Tasks 2 and 3 on a checkpoint (LazyCNN, ShapeCNN or AttentionCNN): feature
+    /// visualization, colour selectivity, Grad-CAM; writes explain.html, explain.json, PNGs.
+    Explain {
+        /// A model.safetensors written by `shortcut train` or `shortcut study`.
+        checkpoint: PathBuf,
+        /// Output folder (default: explain-<model> beside the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        /// The data seed (colours and noise of the test images).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// A tenth of the optimization steps and fewer images: a smoke run in seconds.
+        #[arg(long)]
+        quick: bool,
+        /// Use only the first N test images.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Draw one Grad-CAM overlay: the image and its CAM side by side.
+    Gradcam {
+        /// A model.safetensors written by `shortcut train` or `shortcut study`.
+        checkpoint: PathBuf,
+        /// train, hard or aligned.
+        #[arg(long, default_value = "hard")]
+        split: String,
+        /// The image's index in the split.
+        #[arg(long)]
+        index: usize,
+        /// The class to explain (default: the predicted one).
+        #[arg(long, allow_hyphen_values = true)]
+        class: Option<i64>,
+        /// The layer, by dotted name (default: the model's last convolution).
+        #[arg(long)]
+        layer: Option<String>,
+        /// The PNG to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -287,6 +334,54 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Train(args) => train(args),
+        Command::Explain {
+            checkpoint: path,
+            out,
+            device,
+            seed,
+            quick,
+            limit,
+            data,
+        } => {
+            let device = Device::parse(&device)?;
+            if limit == Some(0) {
+                return Err(Error::Invalid("--limit must be at least 1".into()));
+            }
+            let loaded = load_checkpoint(&path, device)?;
+            let out =
+                out.unwrap_or_else(|| PathBuf::from(format!("explain-{}", loaded.kind.slug())));
+            let d = load_data(&data, seed, 0.95, true)?;
+            let e = study::explain::explain(
+                loaded.model.as_ref(),
+                loaded.kind,
+                &path,
+                &d,
+                quick,
+                limit,
+                device,
+                &out,
+                &mut |s| say(s),
+            )?;
+            say(&format!(
+                "wrote {} and explain.json ({:.1} s)",
+                out.join("explain.html").display(),
+                e.seconds
+            ));
+            Ok(())
+        }
+        Command::Gradcam {
+            checkpoint: path,
+            split,
+            index,
+            class,
+            layer,
+            out,
+            device,
+            seed,
+            data,
+        } => gradcam_one(
+            &path, &split, index, class, layer, &out, &device, seed, &data,
+        ),
         Command::Eval {
             checkpoint: path,
             device,
@@ -384,21 +479,13 @@ fn method_of(a: &TrainArgs) -> Result<Method> {
 
 /// A checkpoint of LazyCNN or ShapeCNN, with the suppression hook its metadata records.
 fn load_model(path: &Path, device: Device) -> Result<Box<dyn Module>> {
-    let tensors = checkpoint::load(path, device)?;
-    let Some(kind) = ModelKind::of_checkpoint(&tensors) else {
-        let mut names: Vec<&String> = tensors.keys().collect();
-        names.sort();
-        return Err(Error::Invalid(format!(
-            "{} is not a checkpoint of a known model (LazyCNN or ShapeCNN); it holds {:?}",
-            path.display(),
-            names
-        )));
-    };
-    let model = kind.build(0, device)?;
-    model
-        .load_state_dict(&tensors)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-    if let Some(s) = Suppression::from_metadata(&checkpoint::load_metadata(path)?)? {
+    Ok(load_checkpoint(path, device)?.model)
+}
+
+/// Load a checkpoint of ours, saying so when it re-attaches a suppression hook.
+fn load_checkpoint(path: &Path, device: Device) -> Result<LoadedModel> {
+    let loaded = shortcut::train::run_folder::load_model(path, device)?;
+    if let Some(s) = &loaded.suppression {
         say(&format!(
             "{}: applying its neuron-suppression hook on {} (colour channels {:?} × {}, shape channels {:?} × {})",
             path.display(),
@@ -408,10 +495,95 @@ fn load_model(path: &Path, device: Device) -> Result<Box<dyn Module>> {
             s.shape_channels,
             s.amplify
         ));
-        s.attach(model.as_ref())?;
     }
-    model.set_training(false);
-    Ok(model)
+    Ok(loaded)
+}
+
+/// `shortcut gradcam`: one image, one class, one overlay.
+#[allow(clippy::too_many_arguments)]
+fn gradcam_one(
+    path: &Path,
+    split: &str,
+    index: usize,
+    class: Option<i64>,
+    layer: Option<String>,
+    out: &Path,
+    device: &str,
+    seed: u64,
+    data: &DataArgs,
+) -> Result<()> {
+    let device = Device::parse(device)?;
+    let split = Split::ALL
+        .into_iter()
+        .find(|s| s.name() == split)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown split '{split}': expected train, hard or aligned"
+            ))
+        })?;
+    if let Some(c) = class {
+        if !(0..10).contains(&c) {
+            return Err(Error::Invalid(format!(
+                "--class {c}: a class is a digit 0–9"
+            )));
+        }
+    }
+    if out.extension().and_then(|e| e.to_str()) != Some("png") {
+        return Err(Error::Invalid(format!(
+            "--out {}: give a .png file",
+            out.display()
+        )));
+    }
+    let loaded = load_checkpoint(path, device)?;
+    let layer = layer.unwrap_or_else(|| loaded.kind.cam_layer().to_string());
+    shortcut::nn::get_submodule(loaded.model.as_ref(), &layer)?;
+    let d = load_data(data, seed, 0.95, true)?;
+    let n = d.len(split);
+    if index >= n {
+        return Err(Error::Invalid(format!(
+            "--index {index} is past the {} split ({n} images: 0–{})",
+            split.name(),
+            n - 1
+        )));
+    }
+    let (x, y) = d.batch(split, 0, &[index], data::Paint::DRAWN, device)?;
+    let model = loaded.model.as_ref();
+    let logits = shortcut::autograd::no_grad(|| model.forward(&x))?;
+    let predicted = shortcut::train::eval::predictions(&logits)?[0];
+    let target = class.map(|c| c as usize).unwrap_or(predicted);
+    let cam = shortcut::interp::gradcam::grad_cam(model, &layer, &x, &[target])?;
+    let image = x.to_vec()?;
+    let ratio = shortcut::interp::gradcam::concentration_ratio(&cam.cams[0], 0.8);
+    let title = format!(
+        "{} {} #{index}: digit {} → {predicted} ({:.2}); CAM of class {target} at {layer}",
+        loaded.kind.name(),
+        split.name(),
+        y[0],
+        cam.probs[0][predicted]
+    );
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let tiles = vec![
+        image.clone(),
+        shortcut::plots::overlay(&image, &cam.cams[0]),
+    ];
+    shortcut::plots::image_grid_png(out, &tiles, 28, 28, 1, 2, 10, None, Some(&title))
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    say(&format!(
+        "{title}; concentration ratio {}{}; wrote {}",
+        ratio
+            .map(|r| format!("{r:.2}"))
+            .unwrap_or_else(|| "— (empty CAM)".into()),
+        if cam.empty[0] {
+            " (no positive evidence for this class: the CAM is all zero)"
+        } else {
+            ""
+        },
+        out.display()
+    ));
+    Ok(())
 }
 
 /// `shortcut train <model> [--method ...]`.

@@ -354,6 +354,25 @@ pub fn image_grid_png(
     row_labels: Option<&[String]>,
     title: Option<&str>,
 ) -> Result<(), PlotError> {
+    labelled_grid_png(
+        path, images, h, w, rows, cols, scale, row_labels, None, title,
+    )
+}
+
+/// [`image_grid_png`] with column headings, and a label column as wide as its longest label.
+#[allow(clippy::too_many_arguments)]
+pub fn labelled_grid_png(
+    path: &Path,
+    images: &[Vec<f32>],
+    h: usize,
+    w: usize,
+    rows: usize,
+    cols: usize,
+    scale: usize,
+    row_labels: Option<&[String]>,
+    col_labels: Option<&[String]>,
+    title: Option<&str>,
+) -> Result<(), PlotError> {
     ensure_font()?;
     if h == 0 || w == 0 || rows == 0 || cols == 0 || scale == 0 {
         return Err(PlotError(format!(
@@ -362,8 +381,17 @@ pub fn image_grid_png(
         )));
     }
     let gap = 2usize;
-    let left = if row_labels.is_some() { 34 } else { gap };
-    let top = if title.is_some() { 36 } else { gap };
+    let longest = row_labels
+        .map(|l| l.iter().map(|s| s.chars().count()).max().unwrap_or(0))
+        .unwrap_or(0);
+    let left = if row_labels.is_some() {
+        34.max(8 * longest + 12)
+    } else {
+        gap
+    };
+    let title_h = if title.is_some() { 36 } else { 0 };
+    let heads_h = if col_labels.is_some() { 24 } else { 0 };
+    let top = (title_h + heads_h).max(gap);
     let (cw, ch) = (w * scale, h * scale);
     let width = left + cols * (cw + gap);
     let height = top + rows * (ch + gap);
@@ -421,7 +449,44 @@ pub fn image_grid_png(
         ))
         .map_err(|e| err(path, e))?;
     }
+    if let Some(heads) = col_labels {
+        let small =
+            TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+        for (c, l) in heads.iter().enumerate().take(cols) {
+            root.draw(&Text::new(
+                l.clone(),
+                (
+                    (left + c * (cw + gap) + cw / 2) as i32,
+                    (title_h + 12) as i32,
+                ),
+                small.clone(),
+            ))
+            .map_err(|e| err(path, e))?;
+        }
+    }
     root.present().map_err(|e| err(path, e))
+}
+
+/// OpenCV's and matplotlib's "jet" colour map: t ∈ [0, 1] from dark blue through cyan and
+/// yellow to dark red.
+pub fn jet(t: f32) -> [f32; 3] {
+    let t = t.clamp(0.0, 1.0);
+    let f = |c: f32| (1.5 - (4.0 * t - c).abs()).clamp(0.0, 1.0);
+    [f(3.0), f(2.0), f(1.0)]
+}
+
+/// SPEC Task 3's overlay: 0.6 · image + 0.4 · jet(map), for a CHW 3×H×W image and an H×W map
+/// in [0, 1].
+pub fn overlay(image: &[f32], map: &[f32]) -> Vec<f32> {
+    let hw = map.len();
+    let mut out = vec![0.0f32; 3 * hw];
+    for (p, &m) in map.iter().enumerate() {
+        let c = jet(m);
+        for ch in 0..3 {
+            out[ch * hw + p] = (0.6 * image[ch * hw + p] + 0.4 * c[ch]).clamp(0.0, 1.0);
+        }
+    }
+    out
 }
 
 /// A PNG file as a `data:image/png;base64,…` URI, to embed figures in HTML.

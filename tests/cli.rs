@@ -470,3 +470,121 @@ fn cuda_without_a_usable_gpu_is_one_clear_error_and_auto_falls_back() {
     assert!(o.status.success(), "{out}{err}");
     assert!(out.contains("cuda: "), "the CUDA line is missing: {out}");
 }
+
+#[test]
+fn explain_and_gradcam_run_on_a_checkpoint_and_refuse_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared();
+    let d = data.to_str().unwrap();
+    let run = dir.path().join("att");
+    let o = shortcut(&[
+        "train",
+        "attention",
+        "--epochs",
+        "1",
+        "--limit",
+        "600",
+        "--data-dir",
+        d,
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let ckpt = run.join("model.safetensors");
+    let c = ckpt.to_str().unwrap();
+
+    let out = dir.path().join("explain");
+    let o = shortcut(&[
+        "explain",
+        c,
+        "--quick",
+        "--limit",
+        "300",
+        "--data-dir",
+        d,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let j = read_json(&out.join("explain.json"));
+    assert_eq!(j["model"], "AttentionCNN");
+    assert_eq!(j["task2"]["class_purity"].as_array().unwrap().len(), 10);
+    assert_eq!(j["task2"]["units"]["csi"].as_array().unwrap().len(), 32);
+    assert!(j["task2"]["units"]["csi_max"].as_f64().unwrap() <= 3.0 + 1e-4);
+    assert_eq!(j["task3"]["cases"].as_array().unwrap().len(), 16);
+    assert_eq!(j["task3"]["cam_stroke"]["images"], 200);
+    assert!(j["task3"]["attention_stroke"]["images"].as_u64() == Some(200));
+    assert_eq!(j["task3"]["randomization"].as_array().unwrap().len(), 4);
+    let html = std::fs::read_to_string(out.join("explain.html")).unwrap();
+    assert!(
+        html.contains("Task 2")
+            && html.contains("Task 3")
+            && html.contains("data:image/png;base64,")
+    );
+    for f in [
+        "task2/class_logits.png",
+        "task2/filters.png",
+        "task3/cases_conflict.png",
+        "task3/randomization.png",
+    ] {
+        assert!(std::fs::metadata(out.join(f)).unwrap().len() > 1000, "{f}");
+    }
+
+    let png = dir.path().join("one.png");
+    let o = shortcut(&[
+        "gradcam",
+        c,
+        "--split",
+        "hard",
+        "--index",
+        "7",
+        "--class",
+        "3",
+        "--data-dir",
+        d,
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o).0.contains("CAM of class 3 at features.3"),
+        "{:?}",
+        text(&o)
+    );
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+
+    let p = png.to_str().unwrap();
+    let gc = |extra: &[&str]| {
+        let mut args = vec!["gradcam", c, "--data-dir", d, "--out", p];
+        args.extend_from_slice(extra);
+        shortcut(&args)
+    };
+    assert_user_error(
+        &gc(&["--index", "10000"]),
+        "--index 10000 is past the hard split (10000 images",
+    );
+    assert_user_error(
+        &gc(&["--index", "0", "--class", "12"]),
+        "--class 12: a class is a digit 0–9",
+    );
+    assert_user_error(&gc(&["--index", "0", "--class", "-1"]), "--class -1");
+    assert_user_error(
+        &gc(&["--index", "0", "--split", "test"]),
+        "unknown split 'test'",
+    );
+    assert_user_error(
+        &gc(&["--index", "0", "--layer", "features.9"]),
+        "no layer 'features.9'; its layers are features, features.0",
+    );
+    let other = dir.path().join("other.safetensors");
+    let t = shortcut::Tensor::zeros([2, 2], shortcut::Device::Cpu).unwrap();
+    shortcut::checkpoint::save(&other, &[("encoder.weight".to_string(), t)]).unwrap();
+    assert_user_error(
+        &shortcut(&["explain", other.to_str().unwrap(), "--data-dir", d]),
+        "not a checkpoint of a known model",
+    );
+    assert_user_error(
+        &shortcut(&["explain", c, "--limit", "0", "--data-dir", d]),
+        "--limit must be at least 1",
+    );
+}

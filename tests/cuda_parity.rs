@@ -216,3 +216,10 @@ fn every_gemm_and_convolution_variant_matches_the_cpu() {
         assert_close(&what("bwd_weight direct"), &direct, &want, tol, SUMS);
     }
 }
+
+#[test]
+fn spatial_attention_pooling() {
+    if let Some(dev) = cuda() {
+        parity_cases::spatial_attention_pooling(dev);
+    }
+}

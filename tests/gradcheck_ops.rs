@@ -234,11 +234,31 @@ fn gradient_checker_catches_a_wrong_gradient() {
     let result = check_gradients(
         |t| {
             let y = t[0].mul_scalar(3.0)?;
-            y.register_grad_hook(|g| Some(g.mul_scalar(2.0).unwrap()))?;
+            y.register_grad_hook(|g| Ok(Some(g.mul_scalar(2.0)?)))?;
             Ok(y)
         },
         &[x],
         GradCheck::default(),
     );
     assert!(result.is_err(), "a doubled gradient passed the check");
+}
+
+#[test]
+fn spatial_attention_pooling_grad_matches_finite_differences() {
+    // Scores → softmax over positions → weighted sum: gradients for the features (through both
+    // the pooling and the scores), the score weights and the bias. Scores stay within ±3, far
+    // from where f32 softmax loses precision, so the default tolerances hold.
+    use shortcut::models::{attention_pool, position_scores, softmax_over_positions};
+    for (n, c, h, w, seed) in [(2, 3, 4, 5, 1), (1, 4, 3, 3, 2), (3, 2, 6, 2, 3)] {
+        let f = uniform(&[n, c, h, w], -1.0, 1.0, seed);
+        let wt = uniform(&[1, c, 1, 1], -1.0, 1.0, seed + 10);
+        let b = uniform(&[1], -1.0, 1.0, seed + 20);
+        check(
+            |t| {
+                let a = softmax_over_positions(&position_scores(&t[0], &t[1], &t[2])?)?;
+                attention_pool(&t[0], &a)
+            },
+            &[f, wt, b],
+        );
+    }
 }

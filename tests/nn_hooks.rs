@@ -144,7 +144,7 @@ fn gradient_hook_receives_exactly_the_gradient_backward_computes() {
     let s2 = seen.clone();
     a.register_grad_hook(move |g| {
         *s2.lock().unwrap() = Some(g.clone());
-        None
+        Ok(None)
     })
     .unwrap();
     let logits = head
@@ -202,7 +202,7 @@ fn gradient_hook_can_replace_the_gradient_flowing_further() {
         .requires_grad_(true)
         .unwrap();
     let h = x.mul_scalar(3.0).unwrap();
-    h.register_grad_hook(|g| Some(g.mul_scalar(10.0).unwrap()))
+    h.register_grad_hook(|g| Ok(Some(g.mul_scalar(10.0)?)))
         .unwrap();
     h.sum_all().unwrap().backward().unwrap();
     assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![30.0, 30.0]);
@@ -229,7 +229,7 @@ fn removed_hooks_no_longer_run() {
     let gh = w
         .register_grad_hook(move |_| {
             c2.fetch_add(100, Ordering::SeqCst);
-            None
+            Ok(None)
         })
         .unwrap();
     layer

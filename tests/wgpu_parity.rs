@@ -122,3 +122,10 @@ fn color_jitter_matches_the_cpu() {
         parity_cases::color_jitter_matches_the_cpu(dev);
     }
 }
+
+#[test]
+fn spatial_attention_pooling() {
+    if let Some(dev) = wgpu() {
+        parity_cases::spatial_attention_pooling(dev);
+    }
+}

@@ -93,6 +93,7 @@ impl HookHandle {
 }
 
 /// A gradient hook: receives the gradient of the tensor it is registered on, when backward
-/// reaches that tensor and before the gradient flows further. Returning `Some(g)` replaces the
-/// gradient by `g` (same shape); `None` keeps it.
-pub type GradHook = dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync;
+/// reaches that tensor and before the gradient flows further. Returning `Ok(Some(g))` replaces
+/// the gradient by `g` (same shape); `Ok(None)` keeps it; an `Err` stops backward and is what
+/// `backward()` returns (a hook that stores or edits tensors can fail, as forward hooks can).
+pub type GradHook = dyn Fn(&Tensor) -> crate::error::Result<Option<Tensor>> + Send + Sync;

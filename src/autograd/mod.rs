@@ -182,7 +182,7 @@ fn accumulate(map: &mut HashMap<TensorId, Tensor>, id: TensorId, g: Tensor) -> R
 
 fn run_grad_hooks(hooks: &HookList<GradHook>, mut g: Tensor, shape: &Shape) -> Result<Tensor> {
     for hook in hooks.snapshot() {
-        if let Some(new) = hook(&g) {
+        if let Some(new) = hook(&g)? {
             if new.shape() != shape {
                 return Err(Error::Autograd(format!(
                     "a gradient hook returned shape {} for a tensor of shape {shape}",

@@ -1,7 +1,21 @@
 //! Interpretability tools: functions that take a model (and its hooks) and return tensors and
 //! numbers. They never draw (the study does) and never import the study.
 //!
-//! * [`selectivity`]: how strongly a layer's channels respond to colour alone — the colour
-//!   selectivity index (CSI) over uniform images of the palette colours.
+//! * [`capture`]: read any layer's output by its dotted name with a forward hook.
+//! * [`featviz`]: activation maximization (class logits, conv filters), colour purity, filter
+//!   tiles.
+//! * [`selectivity`]: how strongly a layer's units respond to colour alone — the colour
+//!   selectivity index (CSI), favourite colours, the poly score.
+//! * [`poly`]: the report's polysemanticity probes for one unit.
+//! * [`gradcam`]: Grad-CAM from a forward hook and a gradient hook; concentration ratio,
+//!   CAM mass on the stroke, the pointing game, the parameter-randomization sanity check.
+//! * [`attention`]: the attention CNN's own attention maps.
+//! * [`stats`]: ranks, Spearman, entropy, percentiles.
 
+pub mod attention;
+pub mod capture;
+pub mod featviz;
+pub mod gradcam;
+pub mod poly;
 pub mod selectivity;
+pub mod stats;

@@ -4,10 +4,17 @@
 //!   colours, so it learns the colour shortcut (SPEC Task 1).
 //! * [`ShapeCNN`]: five 3×3 convs with gradual pooling — deep enough that shape becomes the
 //!   easiest signal (SPEC Task 4.3).
+//! * [`AttentionCNN`]: two convs and a spatial-attention pooling layer whose softmax over
+//!   positions shows where the model looks (SPEC Task 2.5).
 
+mod attention_cnn;
 mod lazy_cnn;
 mod shape_cnn;
 
+pub use attention_cnn::{
+    attention_pool, position_scores, softmax_over_positions, AttentionCNN, SpatialAttention,
+    SpatialSoftmax,
+};
 pub use lazy_cnn::LazyCNN;
 pub use shape_cnn::ShapeCNN;
 
@@ -23,16 +30,18 @@ use std::collections::HashMap;
 pub enum ModelKind {
     Lazy,
     Shape,
+    Attention,
 }
 
 impl ModelKind {
-    /// Parse `lazy` or `shape`.
+    /// Parse `lazy`, `shape` or `attention`.
     pub fn parse(s: &str) -> Result<ModelKind> {
         match s {
             "lazy" => Ok(ModelKind::Lazy),
             "shape" => Ok(ModelKind::Shape),
+            "attention" => Ok(ModelKind::Attention),
             other => Err(Error::Invalid(format!(
-                "unknown model '{other}': expected lazy or shape"
+                "unknown model '{other}': expected lazy, shape or attention"
             ))),
         }
     }
@@ -42,14 +51,47 @@ impl ModelKind {
         match self {
             ModelKind::Lazy => "LazyCNN",
             ModelKind::Shape => "ShapeCNN",
+            ModelKind::Attention => "AttentionCNN",
         }
     }
 
-    /// `lazy` or `shape` (folder names, CLI).
+    /// `lazy`, `shape` or `attention` (folder names, CLI).
     pub fn slug(self) -> &'static str {
         match self {
             ModelKind::Lazy => "lazy",
             ModelKind::Shape => "shape",
+            ModelKind::Attention => "attention",
+        }
+    }
+
+    /// The layer Grad-CAM looks at: the model's last convolution of its feature extractor
+    /// (SPEC Task 3), by its dotted name.
+    pub fn cam_layer(self) -> &'static str {
+        match self {
+            ModelKind::Lazy => "color_mixer.0",
+            ModelKind::Shape => "features.10",
+            ModelKind::Attention => "features.3",
+        }
+    }
+
+    /// The ReLU after the first convolution: Task 2.2's filter responses are read there
+    /// (the report runs `model.color_mixer`, conv + ReLU).
+    pub fn first_conv_activation(self) -> &'static str {
+        match self {
+            ModelKind::Lazy => "color_mixer.1",
+            ModelKind::Shape | ModelKind::Attention => "features.1",
+        }
+    }
+
+    /// The hidden units whose colour selectivity Task 2.3 measures: LazyCNN's first Linear
+    /// (64 units, before its ReLU, as SPEC says); for the other models, the features their
+    /// classifier reads (ShapeCNN's 128 pooled channels, AttentionCNN's 32 attention-pooled
+    /// channels), since they have no hidden Linear.
+    pub fn hidden_layer(self) -> &'static str {
+        match self {
+            ModelKind::Lazy => "classifier.1",
+            ModelKind::Shape => "pool",
+            ModelKind::Attention => "attention",
         }
     }
 
@@ -62,6 +104,7 @@ impl ModelKind {
         Ok(match self {
             ModelKind::Lazy => Box::new(LazyCNN::new(&mut rng, device)?),
             ModelKind::Shape => Box::new(ShapeCNN::new(&mut rng, device)?),
+            ModelKind::Attention => Box::new(AttentionCNN::new(&mut rng, device)?),
         })
     }
 
@@ -69,6 +112,8 @@ impl ModelKind {
     pub fn of_checkpoint(tensors: &HashMap<String, Tensor>) -> Option<ModelKind> {
         if tensors.contains_key("color_mixer.0.weight") {
             Some(ModelKind::Lazy)
+        } else if tensors.contains_key("attention.weight") {
+            Some(ModelKind::Attention)
         } else if tensors.contains_key("features.0.weight") {
             Some(ModelKind::Shape)
         } else {

@@ -89,6 +89,18 @@ pub trait Module: Send + Sync {
         self.parameters().iter().map(|t| t.numel()).sum()
     }
 
+    /// Ask for the gradients of every parameter (`true`, how modules start) or of none
+    /// (`false`, PyTorch's `requires_grad_(False)`). Frozen parameters are constants to
+    /// backward: the weight- and bias-gradient kernels of their layers do not run at all, so
+    /// an input gradient (Grad-CAM, activation maximization, an attack) costs only the
+    /// input-gradient kernels. [`freeze`] does this and undoes it when dropped.
+    fn requires_grad_(&self, on: bool) -> Result<()> {
+        for p in self.parameters() {
+            p.requires_grad_(on)?;
+        }
+        Ok(())
+    }
+
     /// Clear every parameter's gradient.
     fn zero_grad(&self) {
         for p in self.parameters() {
@@ -143,6 +155,37 @@ pub trait Module: Send + Sync {
         }
         Ok(())
     }
+}
+
+/// Parameters frozen by [`freeze`]; dropping it gives each parameter back the gradient flag it
+/// had before.
+#[must_use = "the parameters are unfrozen when this guard is dropped"]
+pub struct Frozen {
+    params: Vec<(Tensor, bool)>,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for (p, was) in self.params.drain(..) {
+            // Parameters are leaves, so setting the flag cannot fail.
+            let _ = p.requires_grad_(was);
+        }
+    }
+}
+
+/// Freeze every parameter of `model` until the returned guard is dropped: what the
+/// interpretability tools and attacks do, so that backward computes ∂/∂input only.
+pub fn freeze(model: &dyn Module) -> Result<Frozen> {
+    let params: Vec<(Tensor, bool)> = model
+        .parameters()
+        .into_iter()
+        .map(|p| {
+            let was = p.requires_grad();
+            (p, was)
+        })
+        .collect();
+    model.requires_grad_(false)?;
+    Ok(Frozen { params })
 }
 
 /// Every module inside `root` (itself first, as ""), depth first, with PyTorch's dotted names

@@ -29,6 +29,7 @@ pub mod conv2d;
 pub mod cross_entropy;
 pub mod elementwise;
 pub mod index;
+pub mod launches;
 pub mod matmul;
 pub mod optim;
 pub mod pool;

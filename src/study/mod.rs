@@ -1,12 +1,16 @@
 //! The study (SPEC Tasks 0–6), one file per task, plus the HTML report.
 //!
-//! [`run_study`] runs the tasks that exist (0 and 1 today) and writes one folder:
+//! [`run_study`] runs Tasks 0–4 (training Task 4's models before Tasks 2 and 3 explain them)
+//! and writes one folder:
 //! `index.html` (every figure inline, our numbers next to the report's), `results.json`, and a
 //! sub-folder per task with its PNGs, metrics and checkpoints.
 
+pub mod explain;
 pub mod report;
 pub mod task0;
 pub mod task1;
+pub mod task2;
+pub mod task3;
 pub mod task4;
 
 use crate::data::BiasedMnist;
@@ -111,7 +115,19 @@ pub struct StudyResults {
     pub seconds: f64,
     pub task0: task0::Task0,
     pub task1: Task1Summary,
+    pub task2: Task2Summary,
+    /// Grad-CAM of every model (seed 0): (label, analysis), the lazy model first.
+    pub task3: Vec<(String, task3::Task3)>,
     pub task4: task4::Task4,
+}
+
+/// Task 2 on the lazy model of the first seed, and the attention CNN's training run.
+#[derive(Debug, Serialize)]
+pub struct Task2Summary {
+    pub lazy: task2::Task2,
+    pub attention_run: crate::train::RunRecord,
+    /// The attention CNN's run folder (relative to the study folder).
+    pub attention_folder: String,
 }
 
 /// Task 1 over all seeds.
@@ -185,11 +201,105 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
 
     log("Task 4: debiasing");
     let t4 = task4::run(cfg, &mnist, &summary.runs, folders, &models, out, log)?;
+
+    let quick = cfg.profile == Profile::Quick;
+    let seed = cfg.seeds.first().copied().unwrap_or(0);
+    let data = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
+    log("Task 2: what the lazy model learned");
+    let lazy = models
+        .first()
+        .ok_or_else(|| Error::Invalid("the study needs at least one seed".into()))?;
+    let t2 = task2::run(
+        lazy.as_ref(),
+        ModelKind::Lazy,
+        quick,
+        cfg.device,
+        &out.join("task2/lazy"),
+    )?;
+    log(&format!(
+        "  class visualizations: colour purity {:.2} (report 0.78); unit CSI mean {:.2}, max {:.2} (bound 3.00)",
+        t2.purity_mean, t2.units.csi_mean, t2.units.csi_max
+    ));
+    log("  the attention CNN");
+    let attention_folder = format!("task2/attention-seed-{seed}");
+    let tc = crate::train::TrainConfig {
+        epochs: cfg
+            .epochs
+            .unwrap_or_else(|| crate::train::Method::Plain.default_epochs(ModelKind::Attention)),
+        batch: cfg.batch,
+        lr: cfg.lr,
+        seed,
+        limit: cfg.limit,
+        device: cfg.device,
+        progress: cfg.progress,
+    };
+    let plan = crate::train::run_folder::RunPlan {
+        kind: ModelKind::Attention,
+        method: &crate::train::Method::Plain,
+        suppression: None,
+        cfg: &tc,
+    };
+    let (attention_run, attention) =
+        crate::train::train_run(&plan, &data, &out.join(&attention_folder), &mut |s| {
+            log(&format!("    {s}"))
+        })?;
+
+    log("Task 3: Grad-CAM of every model");
+    let t3cfg = if quick {
+        task3::Task3Config::QUICK
+    } else {
+        task3::Task3Config::DEFAULT
+    };
+    let mut t3 = Vec::new();
+    let mut explained = std::collections::HashSet::new();
+    for row in t4.rows.iter().chain(&t4.architecture_table) {
+        let Some(folder) = row.folders.first() else {
+            continue;
+        };
+        if !explained.insert(folder.clone()) {
+            continue;
+        }
+        let label = format!("{} — {}", row.method, row.model);
+        log(&format!("  {label}"));
+        let loaded = crate::train::run_folder::load_model(
+            &out.join(folder).join("model.safetensors"),
+            cfg.device,
+        )?;
+        let dir = out.join("task3").join(folder.replace('/', "_"));
+        let r = task3::run(
+            loaded.model.as_ref(),
+            loaded.kind,
+            &data,
+            t3cfg,
+            cfg.limit,
+            cfg.device,
+            &dir,
+        )?;
+        t3.push((label, r));
+    }
+    log("  plain — AttentionCNN");
+    let r = task3::run(
+        attention.as_ref(),
+        ModelKind::Attention,
+        &data,
+        t3cfg,
+        cfg.limit,
+        cfg.device,
+        &out.join("task3/attention"),
+    )?;
+    t3.push(("plain — AttentionCNN".to_string(), r));
+
     let results = StudyResults {
         config: cfg.clone(),
         seconds: start.elapsed().as_secs_f64(),
         task0: t0,
         task1: summary,
+        task2: Task2Summary {
+            lazy: t2,
+            attention_run,
+            attention_folder,
+        },
+        task3: t3,
         task4: t4,
     };
     write_json(&out.join("results.json"), &results)?;

@@ -162,6 +162,26 @@ where the colour is the digit's own.</p>",
             "accuracy per (digit, painted colour)",
         )?);
     }
+    h.push_str(&super::task2::section_html(&r.task2.lazy)?);
+    let a = &r.task2.attention_run;
+    let _ = write!(
+        h,
+        "<h3 id=\"attention\">The spatial-attention CNN (SPEC 2.5)</h3><p>Two convolutions, then a 1×1 convolution \
+that scores each of the 14×14 positions, a softmax over the positions, and the attention-weighted sum of each \
+channel; trained like LazyCNN. Final epoch: train {:.1} %, hard test {:.1} %, aligned {:.1} %. Its attention \
+maps (read by a forward hook on <code>attention.softmax</code>) are drawn beside its Grad-CAMs in Task 3, with \
+their concentration ratios on the same cases.</p>",
+        a.final_train_acc(),
+        a.final_hard_acc(),
+        a.final_aligned_acc()
+    );
+    h.push_str(&img(
+        &out.join(&r.task2.attention_folder).join("curves.png"),
+        "the attention CNN's accuracy per epoch",
+    )?);
+    let runs: Vec<(String, &super::task3::Task3)> =
+        r.task3.iter().map(|(l, t)| (l.clone(), t)).collect();
+    h.push_str(&super::task3::section_html(&runs)?);
     h.push_str(&super::task4::section_html(&r.task4, c.seeds.len(), out)?);
     h.push_str("</body></html>\n");
     super::write_atomic(&out.join("index.html"), h.as_bytes())

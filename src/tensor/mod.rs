@@ -299,10 +299,11 @@ impl Tensor {
     }
 
     /// Register a gradient hook: `hook(g)` runs when backward reaches this tensor, with the
-    /// summed gradient ∂L/∂self, before it flows to earlier ops; returning `Some(g2)` replaces it.
+    /// summed gradient ∂L/∂self, before it flows to earlier ops; returning `Ok(Some(g2))`
+    /// replaces it, and an error stops backward (it is what `backward()` returns).
     pub fn register_grad_hook(
         &self,
-        hook: impl Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
+        hook: impl Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static,
     ) -> Result<HookHandle> {
         if !self.requires_grad() {
             return Err(Error::Autograd(

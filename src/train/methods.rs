@@ -65,7 +65,7 @@ impl Method {
     /// SPEC's epochs for this method on `model`.
     pub fn default_epochs(&self, model: ModelKind) -> usize {
         match (self, model) {
-            (Method::Plain, ModelKind::Lazy) => 10,
+            (Method::Plain, ModelKind::Lazy | ModelKind::Attention) => 10,
             (Method::Plain, ModelKind::Shape) => 20,
             (Method::Consistency { .. }, _) => 25,
             (Method::Focal { .. }, _) => 30,

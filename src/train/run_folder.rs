@@ -309,3 +309,41 @@ fn write_figures(
         "conflict_matrix.png".into(),
     ])
 }
+
+/// A model read back from a checkpoint of ours.
+pub struct LoadedModel {
+    pub kind: ModelKind,
+    pub model: Box<dyn Module>,
+    /// The neuron-suppression hook the checkpoint's metadata asked for, already attached.
+    pub suppression: Option<Suppression>,
+}
+
+/// Load `path` (a `model.safetensors` written by a run): the model kind is told by the
+/// parameter names, the weights are checked name by name and shape by shape, a suppression
+/// hook saved in the metadata is re-attached, and the model is put in evaluation mode.
+pub fn load_model(path: &Path, device: crate::device::Device) -> Result<LoadedModel> {
+    let tensors = crate::checkpoint::load(path, device)?;
+    let Some(kind) = ModelKind::of_checkpoint(&tensors) else {
+        let mut names: Vec<&String> = tensors.keys().collect();
+        names.sort();
+        return Err(Error::Invalid(format!(
+            "{} is not a checkpoint of a known model (LazyCNN, ShapeCNN or AttentionCNN); it holds {:?}",
+            path.display(),
+            names
+        )));
+    };
+    let model = kind.build(0, device)?;
+    model
+        .load_state_dict(&tensors)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    let suppression = Suppression::from_metadata(&crate::checkpoint::load_metadata(path)?)?;
+    if let Some(s) = &suppression {
+        s.attach(model.as_ref())?;
+    }
+    model.set_training(false);
+    Ok(LoadedModel {
+        kind,
+        model,
+        suppression,
+    })
+}

@@ -619,3 +619,27 @@ pub fn color_jitter_matches_the_cpu(dev: Device) {
         );
     }
 }
+
+/// The attention CNN's pooling (a 1×1 conv to scores, softmax over the H·W positions, the
+/// weighted sum of each channel): composed of conv2d, softmax, reshape, mul and sum, so it
+/// inherits their tolerances — sums (1e-4) dominate.
+pub fn spatial_attention_pooling(dev: Device) {
+    use shortcut::models::{attention_pool, position_scores, softmax_over_positions};
+    let f = uniform(&[3, 5, 7, 9], -1.0, 1.0, 40);
+    let w = uniform(&[1, 5, 1, 1], -1.0, 1.0, 41);
+    let b = uniform(&[1], -1.0, 1.0, 42);
+    parity(
+        dev,
+        "spatial attention pooling",
+        &[f, w, b],
+        |t| {
+            attention_pool(
+                &t[0],
+                &softmax_over_positions(&position_scores(&t[0], &t[1], &t[2])?)?,
+            )
+        },
+        SUMS,
+        SUMS,
+        true,
+    );
+}

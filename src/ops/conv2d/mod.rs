@@ -228,6 +228,7 @@ impl Tensor {
 
 /// Primitive: ∂L/∂x from ∂L/∂y and the weight.
 pub fn conv2d_bwd_input(g: &Tensor, w: &Tensor, args: &Conv2dArgs) -> Result<Tensor> {
+    super::launches::note("conv2d_bwd_input");
     same_device("conv2d_bwd_input", &[g, w])?;
     let (sg, sw) = (g.storage(), w.storage());
     let storage = match g.device() {
@@ -242,6 +243,7 @@ pub fn conv2d_bwd_input(g: &Tensor, w: &Tensor, args: &Conv2dArgs) -> Result<Ten
 
 /// Primitive: ∂L/∂w from ∂L/∂y and the input.
 pub fn conv2d_bwd_weight(g: &Tensor, x: &Tensor, args: &Conv2dArgs) -> Result<Tensor> {
+    super::launches::note("conv2d_bwd_weight");
     same_device("conv2d_bwd_weight", &[g, x])?;
     let (sg, sx) = (g.storage(), x.storage());
     let storage = match g.device() {
@@ -261,6 +263,7 @@ pub fn conv2d_bwd_weight(g: &Tensor, x: &Tensor, args: &Conv2dArgs) -> Result<Te
 
 /// Primitive: ∂L/∂b[o] = Σ over n, oy, ox of ∂L/∂y.
 pub fn conv2d_bwd_bias(g: &Tensor) -> Result<Tensor> {
+    super::launches::note("conv2d_bwd_bias");
     let (n, o, oh, ow) = g
         .shape()
         .nchw()

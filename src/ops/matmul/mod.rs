@@ -35,6 +35,7 @@ impl Tensor {
 
     /// `op(self) · op(other)` for 2-D tensors, with the transposes given.
     pub fn matmul_t(&self, other: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
+        super::launches::note("matmul");
         let (a, b) = (self, other);
         if a.rank() != 2 || b.rank() != 2 {
             return Err(Error::shape(

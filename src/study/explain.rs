@@ -1,0 +1,101 @@
+//! `shortcut explain CHECKPOINT`: Tasks 2 and 3 on one model of ours, written as a folder with
+//! `explain.html` (every figure inline), `explain.json` (every number) and the PNGs under
+//! `task2/` and `task3/`.
+
+use super::report::esc;
+use super::task2::{self, Task2};
+use super::task3::{self, Task3, Task3Config};
+use crate::data::BiasedMnist;
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::models::ModelKind;
+use crate::nn::Module;
+use serde::Serialize;
+use std::path::Path;
+
+/// Tasks 2 and 3 of one model.
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub checkpoint: String,
+    pub model: &'static str,
+    pub quick: bool,
+    pub task2: Task2,
+    pub task3: Task3,
+    pub seconds: f64,
+}
+
+/// Run Tasks 2 and 3 on `model` and write the folder `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn explain(
+    model: &dyn Module,
+    kind: ModelKind,
+    checkpoint: &Path,
+    data: &BiasedMnist,
+    quick: bool,
+    limit: Option<usize>,
+    device: Device,
+    out: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<Explanation> {
+    let start = std::time::Instant::now();
+    crate::train::run_folder::prepare_folder(out)?;
+    log(&format!("Task 2: what {} learned", kind.name()));
+    let t2 = task2::run(model, kind, quick, device, &out.join("task2"))?;
+    log(&format!(
+        "  class visualizations: mean colour purity {:.2} (report 0.78); CSI of {} units of {}: mean {:.2}, max {:.2} (bound 3.00)",
+        t2.purity_mean,
+        t2.units.csi.len(),
+        t2.units.layer,
+        t2.units.csi_mean,
+        t2.units.csi_max
+    ));
+    log("Task 3: Grad-CAM");
+    let cfg = if quick {
+        Task3Config::QUICK
+    } else {
+        Task3Config::DEFAULT
+    };
+    let t3 = task3::run(model, kind, data, cfg, limit, device, &out.join("task3"))?;
+    let s = &t3.cam_stroke;
+    log(&format!(
+        "  case ratios {}; over {} hard-test images: {:.1} % of CAM mass on the stroke (stroke is {:.1} % of pixels), pointing game {:.1} %",
+        t3.ratio_range()
+            .map(|(a, b)| format!("{a:.2}–{b:.2}"))
+            .unwrap_or_else(|| "—".into()),
+        s.images,
+        100.0 * s.mean_stroke_mass,
+        100.0 * s.mean_stroke_area,
+        100.0 * s.pointing_rate
+    ));
+    let e = Explanation {
+        checkpoint: checkpoint.display().to_string(),
+        model: kind.name(),
+        quick,
+        task2: t2,
+        task3: t3,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    crate::files::write_json(&out.join("explain.json"), &e)?;
+    let mut h = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{m}: Tasks 2 and 3</title>\
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}\
+th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:.5em}}\
+img{{max-width:100%;border:1px solid #ddd}}.note{{color:#555;font-size:.95em}}</style></head><body>\
+<h1>{m}: what it learned and where it looks</h1><p class=\"note\">Checkpoint <code>{c}</code>; {q}; {s:.0} s. \
+Numbers: <a href=\"explain.json\">explain.json</a>.</p>",
+        m = kind.name(),
+        c = esc(&e.checkpoint),
+        q = if quick { "quick settings (a tenth of the optimization steps, fewer images)" } else { "the SPEC's settings" },
+        s = e.seconds
+    );
+    h.push_str(&task2::section_html(&e.task2)?);
+    h.push_str(&task3::section_html(&[(
+        kind.name().to_string(),
+        &e.task3,
+    )])?);
+    h.push_str("</body></html>\n");
+    crate::files::write_atomic(&out.join("explain.html"), h.as_bytes())
+        .map_err(|err| Error::Invalid(format!("cannot write the report: {err}")))?;
+    Ok(e)
+}
