@@ -547,7 +547,7 @@ fn explain_and_gradcam_run_on_a_checkpoint_and_refuse_bad_requests() {
     ]);
     assert!(o.status.success(), "{:?}", text(&o));
     assert!(
-        text(&o).0.contains("CAM of class 3 at features.3"),
+        text(&o).0.contains("CAM of class 3 at features.4"),
         "{:?}",
         text(&o)
     );

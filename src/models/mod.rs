@@ -64,13 +64,16 @@ impl ModelKind {
         }
     }
 
-    /// The layer Grad-CAM looks at: the model's last convolution of its feature extractor
-    /// (SPEC Task 3), by its dotted name.
+    /// The layer Grad-CAM looks at (SPEC Task 3: "the last conv"), by its dotted name: the
+    /// ReLU right after the model's last convolution, i.e. the rectified feature maps the
+    /// Grad-CAM paper weights. Hooking the convolution itself (before its ReLU) lets negative
+    /// activations cancel the positive ones: on a trained ShapeCNN 14 % (plain) to 57 %
+    /// (consistency) of the hard-test CAMs came out all zero that way, none after the ReLU.
     pub fn cam_layer(self) -> &'static str {
         match self {
-            ModelKind::Lazy => "color_mixer.0",
-            ModelKind::Shape => "features.10",
-            ModelKind::Attention => "features.3",
+            ModelKind::Lazy => "color_mixer.1",
+            ModelKind::Shape => "features.11",
+            ModelKind::Attention => "features.4",
         }
     }
 

@@ -420,7 +420,7 @@ pub fn section_html(runs: &[(String, &Task3)]) -> Result<String> {
     let _ = write!(
         h,
         "<h2 id=\"task3\">Task 3 — where the models look (Grad-CAM from hooks)</h2>\
-<p>A forward hook on the last convolution keeps its output A; a gradient hook on it keeps ∂y<sub>c</sub>/∂A. \
+<p>A forward hook on the last convolution's ReLU keeps its rectified feature maps A; a gradient hook on it keeps ∂y<sub>c</sub>/∂A. \
 α<sub>k</sub> = spatial mean of the gradient, CAM = ReLU(Σ α<sub>k</sub> A<sub>k</sub>), min–max normalized, \
 bilinear to 28×28, overlaid as 0.6 · image + 0.4 · jet. Concentration ratio: the fraction of pixels holding 80 % \
 of the CAM (&gt; 0.6 diffuse, &lt; 0.3 concentrated); the report measured 0.65–0.78 on the lazy model. \
