@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the study (Tasks 0–4 today) and write a report folder with index.html.
+    /// Run the study (Tasks 0–5 today) and write a report folder with index.html.
     Study {
         /// quick (smoke run: 2 epochs, 5,000 samples, one seed), default (the SPEC's settings,
         /// one seed) or full (three seeds and the method × architecture table).
@@ -87,6 +87,44 @@ enum Command {
         /// Use only the first N test images.
         #[arg(long)]
         limit: Option<usize>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json and a strip.
+    Attack {
+        /// A model.safetensors written by `shortcut train` or `shortcut study`.
+        checkpoint: PathBuf,
+        /// fgsm, pgd (α = ε/10, 40 steps) or colour (repaint the stroke; no ε).
+        #[arg(long, default_value = "pgd")]
+        method: String,
+        /// Comma-separated ε values in [0, 1].
+        #[arg(
+            long,
+            default_value = "0.01,0.02,0.03,0.05,0.07,0.1",
+            allow_hyphen_values = true
+        )]
+        eps: String,
+        /// Attack the first --n images of this digit (default 7; with --limit: every digit).
+        #[arg(long, allow_hyphen_values = true)]
+        source: Option<i64>,
+        /// The target class (default 3; with --limit: untargeted unless given).
+        #[arg(long, allow_hyphen_values = true)]
+        target: Option<i64>,
+        /// How many source images.
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        /// Attack the first N images of --split instead of --n images of --source.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// train, hard or aligned.
+        #[arg(long, default_value = "hard")]
+        split: String,
+        #[arg(long, default_value = "attack-out")]
+        out: PathBuf,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -369,6 +407,33 @@ fn run(cli: Cli) -> Result<()> {
             ));
             Ok(())
         }
+        Command::Attack {
+            checkpoint,
+            method,
+            eps,
+            source,
+            target,
+            n,
+            limit,
+            split,
+            out,
+            device,
+            seed,
+            data,
+        } => attack(AttackArgs {
+            checkpoint,
+            method,
+            eps,
+            source,
+            target,
+            n,
+            limit,
+            split,
+            out,
+            device,
+            seed,
+            data,
+        }),
         Command::Gradcam {
             checkpoint: path,
             split,
@@ -499,6 +564,142 @@ fn load_checkpoint(path: &Path, device: Device) -> Result<LoadedModel> {
     Ok(loaded)
 }
 
+/// `shortcut attack`'s arguments.
+struct AttackArgs {
+    checkpoint: PathBuf,
+    method: String,
+    eps: String,
+    source: Option<i64>,
+    target: Option<i64>,
+    n: usize,
+    limit: Option<usize>,
+    split: String,
+    out: PathBuf,
+    device: String,
+    seed: u64,
+    data: DataArgs,
+}
+
+fn parse_split(s: &str) -> Result<Split> {
+    Split::ALL
+        .into_iter()
+        .find(|x| x.name() == s)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown split '{s}': expected train, hard or aligned"
+            ))
+        })
+}
+
+fn class_arg(flag: &str, v: Option<i64>) -> Result<Option<usize>> {
+    match v {
+        Some(c) if !(0..10).contains(&c) => Err(Error::Invalid(format!(
+            "{flag} {c}: classes are digits 0–9"
+        ))),
+        Some(c) => Ok(Some(c as usize)),
+        None => Ok(None),
+    }
+}
+
+/// `shortcut attack`: one attack, every ε, one model.
+fn attack(a: AttackArgs) -> Result<()> {
+    let device = Device::parse(&a.device)?;
+    let eps: Vec<f32> = a
+        .eps
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim()
+                .parse::<f32>()
+                .map_err(|_| Error::Invalid(format!("--eps: '{s}' is not a number")))
+        })
+        .collect::<Result<_>>()?;
+    if eps.is_empty() {
+        return Err(Error::Invalid("--eps needs at least one value".into()));
+    }
+    for &e in &eps {
+        shortcut::interp::attack::check_eps(e).map_err(|_| {
+            Error::Invalid(format!(
+                "--eps {e}: ε must be in [0, 1] (pixels are in [0, 1])"
+            ))
+        })?;
+    }
+    let (source, target, n) = match a.limit {
+        Some(l) => (
+            class_arg("--source", a.source)?,
+            class_arg("--target", a.target)?,
+            l,
+        ),
+        None => (
+            Some(class_arg("--source", a.source)?.unwrap_or(7)),
+            Some(class_arg("--target", a.target)?.unwrap_or(3)),
+            a.n,
+        ),
+    };
+    if n == 0 {
+        return Err(Error::Invalid("--n / --limit must be at least 1".into()));
+    }
+    let spec = study::task5::AttackSpec {
+        method: a.method,
+        eps,
+        target,
+        source,
+        n,
+        split: parse_split(&a.split)?,
+    };
+    if !["fgsm", "pgd", "colour"].contains(&spec.method.as_str()) {
+        return Err(Error::Invalid(format!(
+            "unknown attack '{}': expected fgsm, pgd or colour",
+            spec.method
+        )));
+    }
+    let loaded = load_checkpoint(&a.checkpoint, device)?;
+    let d = load_data(&a.data, a.seed, 0.95, true)?;
+    let r = study::task5::attack_checkpoint(
+        loaded.model.as_ref(),
+        loaded.kind.name(),
+        &a.checkpoint,
+        &d,
+        spec,
+        device,
+        &a.out,
+    )?;
+    say(&format!(
+        "{} {} on {} {} images{} (clean accuracy {:.1} %{}):",
+        r.model,
+        r.spec.method,
+        r.indices.len(),
+        r.split,
+        r.spec
+            .source
+            .map(|s| format!(" of digit {s}"))
+            .unwrap_or_default(),
+        100.0 * r.clean_accuracy,
+        r.spec
+            .target
+            .map(|t| format!(", {} already predicted {t}", r.already_target))
+            .unwrap_or_default()
+    ));
+    for p in &r.points {
+        say(&format!(
+            "  ε {:<5} success {:5.1} % [{:.1}, {:.1}]  mean {} probability {:.3}  accuracy {:.1} %",
+            p.eps,
+            100.0 * p.success,
+            100.0 * p.success_ci.0,
+            100.0 * p.success_ci.1,
+            if r.spec.target.is_some() { "target" } else { "true-class" },
+            p.mean_confidence,
+            100.0 * p.accuracy
+        ));
+    }
+    say(&format!(
+        "wrote {} and strip_0.png ({:.1} s)",
+        a.out.join("attack.json").display(),
+        r.seconds
+    ));
+    Ok(())
+}
+
 /// `shortcut gradcam`: one image, one class, one overlay.
 #[allow(clippy::too_many_arguments)]
 fn gradcam_one(
@@ -513,14 +714,7 @@ fn gradcam_one(
     data: &DataArgs,
 ) -> Result<()> {
     let device = Device::parse(device)?;
-    let split = Split::ALL
-        .into_iter()
-        .find(|s| s.name() == split)
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "unknown split '{split}': expected train, hard or aligned"
-            ))
-        })?;
+    let split = parse_split(split)?;
     if let Some(c) = class {
         if !(0..10).contains(&c) {
             return Err(Error::Invalid(format!(

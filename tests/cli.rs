@@ -588,3 +588,94 @@ fn explain_and_gradcam_run_on_a_checkpoint_and_refuse_bad_requests() {
         "--limit must be at least 1",
     );
 }
+
+#[test]
+fn attack_runs_each_method_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared();
+    let d = data.to_str().unwrap();
+    let run = dir.path().join("lazy");
+    let o = shortcut(&[
+        "train",
+        "lazy",
+        "--epochs",
+        "1",
+        "--limit",
+        "600",
+        "--data-dir",
+        d,
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let ckpt = run.join("model.safetensors");
+    let c = ckpt.to_str().unwrap();
+    let out = dir.path().join("atk");
+    let o_ = out.to_str().unwrap();
+    let atk = |extra: &[&str]| {
+        let mut args = vec!["attack", c, "--data-dir", d, "--out", o_];
+        args.extend_from_slice(extra);
+        shortcut(&args)
+    };
+
+    let o = atk(&["--method", "pgd", "--n", "5", "--eps", "0.05,0.1"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let j = read_json(&out.join("attack.json"));
+    assert_eq!(j["spec"]["source"], 7);
+    assert_eq!(j["spec"]["target"], 3);
+    assert_eq!(j["indices"].as_array().unwrap().len(), 5);
+    let pts = j["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 2);
+    assert!(
+        pts[1]["mean_confidence"].as_f64().unwrap()
+            >= pts[0]["mean_confidence"].as_f64().unwrap() - 1e-6
+    );
+    assert!(std::fs::metadata(out.join("strip_0.png")).unwrap().len() > 1000);
+
+    let o = atk(&["--method", "fgsm", "--limit", "40", "--eps", "0.1"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let j = read_json(&out.join("attack.json"));
+    assert!(
+        j["spec"]["target"].is_null(),
+        "--limit without --target is untargeted"
+    );
+    assert_eq!(j["indices"].as_array().unwrap().len(), 40);
+
+    let o = atk(&["--method", "colour", "--n", "4"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(
+        read_json(&out.join("attack.json"))["points"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    assert_user_error(&atk(&["--eps", "-0.1"]), "--eps -0.1: ε must be in [0, 1]");
+    assert_user_error(&atk(&["--eps", "1.5"]), "--eps 1.5: ε must be in [0, 1]");
+    assert_user_error(&atk(&["--eps", ""]), "--eps needs at least one value");
+    assert_user_error(&atk(&["--eps", "0.1,x"]), "--eps: 'x' is not a number");
+    assert_user_error(
+        &atk(&["--target", "12"]),
+        "--target 12: classes are digits 0–9",
+    );
+    assert_user_error(
+        &atk(&["--source", "-1"]),
+        "--source -1: classes are digits 0–9",
+    );
+    assert_user_error(&atk(&["--source", "3", "--target", "3"]), "same class");
+    assert_user_error(
+        &atk(&["--n", "5000"]),
+        "--n 5000: the hard split has only 1028 images of digit 7",
+    );
+    assert_user_error(
+        &atk(&["--limit", "20000"]),
+        "--limit 20000: the hard split has 10000 images",
+    );
+    assert_user_error(&atk(&["--n", "0"]), "at least 1");
+    assert_user_error(&atk(&["--method", "cw"]), "unknown attack 'cw'");
+    assert_user_error(
+        &atk(&["--method", "colour", "--split", "train"]),
+        "use --split hard",
+    );
+}

@@ -188,6 +188,21 @@ impl BiasedMnist {
         colorize::cpu::pick_color(&args, self.label(split, i), block(&args.key, i, 0))
     }
 
+    /// Sample `i`'s background (3×28×28, CHW): the noise and stripes its pixels carry, in
+    /// [−0.1, 0.1]; a pixel is `clamp(grey·colour + background, 0, 1)`.
+    pub fn background(&self, split: Split, epoch: usize, i: usize) -> Vec<f32> {
+        let args = self.colorize_args(split, epoch, 1, Paint::DRAWN);
+        let mut out = vec![0.0f32; IMAGE_LEN];
+        colorize::cpu::background(&args, i, &self.consts, &mut out);
+        out
+    }
+
+    /// Sample `i`'s grey levels in [0, 1] (28×28), as the colouring reads them.
+    pub fn gray_levels(&self, split: Split, i: usize) -> Vec<f32> {
+        let gray = &self.source(split).images[i * PIXELS..(i + 1) * PIXELS];
+        gray.iter().map(|&g| g as f32 / 255.0).collect()
+    }
+
     /// Write the coloured image of sample `i` into `out` (3×28×28, CHW), on the host.
     pub fn colorize_into(
         &self,

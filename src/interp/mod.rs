@@ -10,8 +10,11 @@
 //! * [`gradcam`]: Grad-CAM from a forward hook and a gradient hook; concentration ratio,
 //!   CAM mass on the stroke, the pointing game, the parameter-randomization sanity check.
 //! * [`attention`]: the attention CNN's own attention maps.
+//! * [`attack`]: FGSM, L∞ PGD (random starts, restarts, per-image ε), each image's minimal ε,
+//!   and the colour-only attack — all with the parameters frozen.
 //! * [`stats`]: ranks, Spearman, entropy, percentiles.
 
+pub mod attack;
 pub mod attention;
 pub mod capture;
 pub mod featviz;

@@ -127,3 +127,33 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
     }
 }
+
+/// The Wilson score interval at 95 % (z = 1.96) for k successes in n trials, as fractions:
+/// better behaved than the normal approximation near 0 and 1 and for small n.
+pub fn wilson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.96f64);
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+#[cfg(test)]
+mod wilson_tests {
+    #[test]
+    fn wilson_matches_statsmodels() {
+        // statsmodels.stats.proportion.proportion_confint(7, 20, method="wilson")
+        // = (0.18119, 0.56714)
+        let (lo, hi) = super::wilson(7, 20);
+        assert!(
+            (lo - 0.18119).abs() < 1e-4 && (hi - 0.56714).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = super::wilson(0, 20);
+        assert!(lo == 0.0 && (hi - 0.16113).abs() < 1e-4, "{hi}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The study (SPEC Tasks 0–6), one file per task, plus the HTML report.
 //!
-//! [`run_study`] runs Tasks 0–4 (training Task 4's models before Tasks 2 and 3 explain them)
+//! [`run_study`] runs Tasks 0–5 (training Task 4's models before Tasks 2, 3 and 5 explain and
+//! attack them)
 //! and writes one folder:
 //! `index.html` (every figure inline, our numbers next to the report's), `results.json`, and a
 //! sub-folder per task with its PNGs, metrics and checkpoints.
@@ -12,6 +13,7 @@ pub mod task1;
 pub mod task2;
 pub mod task3;
 pub mod task4;
+pub mod task5;
 
 use crate::data::BiasedMnist;
 use crate::device::Device;
@@ -119,6 +121,7 @@ pub struct StudyResults {
     /// Grad-CAM of every model (seed 0): (label, analysis), the lazy model first.
     pub task3: Vec<(String, task3::Task3)>,
     pub task4: task4::Task4,
+    pub task5: task5::Task5,
 }
 
 /// Task 2 on the lazy model of the first seed, and the attention CNN's training run.
@@ -250,21 +253,26 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
     } else {
         task3::Task3Config::DEFAULT
     };
-    let mut t3 = Vec::new();
-    let mut explained = std::collections::HashSet::new();
+    // Every trained model of Tasks 1 and 4 (first seed), read back from its run folder.
+    let mut trained = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for row in t4.rows.iter().chain(&t4.architecture_table) {
         let Some(folder) = row.folders.first() else {
             continue;
         };
-        if !explained.insert(folder.clone()) {
-            continue;
+        if seen.insert(folder.clone()) {
+            let path = out.join(folder).join("model.safetensors");
+            let loaded = crate::train::run_folder::load_model(&path, cfg.device)?;
+            trained.push((
+                format!("{} — {}", row.method, row.model),
+                folder.clone(),
+                loaded,
+            ));
         }
-        let label = format!("{} — {}", row.method, row.model);
+    }
+    let mut t3 = Vec::new();
+    for (label, folder, loaded) in &trained {
         log(&format!("  {label}"));
-        let loaded = crate::train::run_folder::load_model(
-            &out.join(folder).join("model.safetensors"),
-            cfg.device,
-        )?;
         let dir = out.join("task3").join(folder.replace('/', "_"));
         let r = task3::run(
             loaded.model.as_ref(),
@@ -275,7 +283,7 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
             cfg.device,
             &dir,
         )?;
-        t3.push((label, r));
+        t3.push((label.clone(), r));
     }
     log("  plain — AttentionCNN");
     let r = task3::run(
@@ -289,6 +297,26 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
     )?;
     t3.push(("plain — AttentionCNN".to_string(), r));
 
+    log("Task 5: adversarial attacks on every model");
+    let t5cfg = if quick {
+        task5::Task5Config::QUICK
+    } else {
+        task5::Task5Config::DEFAULT
+    };
+    let attacked: Vec<(String, &dyn crate::nn::Module)> = trained
+        .iter()
+        .map(|(l, _, m)| (l.clone(), m.model.as_ref()))
+        .collect();
+    let t5 = task5::run(
+        &attacked,
+        &data,
+        t5cfg,
+        cfg.limit,
+        cfg.device,
+        &out.join("task5"),
+        log,
+    )?;
+
     let results = StudyResults {
         config: cfg.clone(),
         seconds: start.elapsed().as_secs_f64(),
@@ -301,6 +329,7 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
         },
         task3: t3,
         task4: t4,
+        task5: t5,
     };
     write_json(&out.join("results.json"), &results)?;
     report::write_index(&results, out)?;

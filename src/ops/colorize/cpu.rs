@@ -118,21 +118,34 @@ pub fn colorize_image(
         }
         return;
     }
+    background(args, i, consts, out);
+    for (c, &k) in rgb.iter().enumerate() {
+        let plane = &mut out[c * PIXELS..(c + 1) * PIXELS];
+        for p in 0..PIXELS {
+            let coloured = level[gray[p] as usize] * k;
+            plane[p] = (coloured + plane[p]).clamp(0.0, 1.0);
+        }
+    }
+}
+
+/// The background of sample `i` (3×28×28, CHW) before the digit is added: Gaussian-like noise
+/// plus, for half the images, a stripe pattern, clamped to [−0.1, 0.1]. A painted pixel is
+/// `clamp(g·colour + background, 0, 1)`; the colour-only attack repaints a digit with this.
+pub fn background(args: &ColorizeArgs, i: usize, consts: &[f32], out: &mut [f32]) {
+    let b0 = block(&args.key, i, 0);
     let stripe = &consts[STRIPE_AT..STRIPE_AT + 28];
     let stripe_on = b0[2] >> 31 == 0;
     let along_width = b0[3] >> 31 == 0;
     noise_blocks(&args.key, i, out);
-    for (c, &k) in rgb.iter().enumerate() {
+    for c in 0..3 {
         let plane = &mut out[c * PIXELS..(c + 1) * PIXELS];
-        for p in 0..PIXELS {
+        for (p, v) in plane.iter_mut().enumerate() {
             let (y, x) = (p / 28, p % 28);
-            let mut n = plane[p];
+            let mut n = *v;
             if stripe_on {
                 n += if along_width { stripe[x] } else { stripe[y] };
             }
-            let n = n.clamp(-0.1, 0.1);
-            let coloured = level[gray[p] as usize] * k;
-            plane[p] = (coloured + n).clamp(0.0, 1.0);
+            *v = n.clamp(-0.1, 0.1);
         }
     }
 }

@@ -1,0 +1,879 @@
+//! Task 5 — adversarial attacks on every model (SPEC Task 5), and beyond the report:
+//! robust-accuracy curves with confidence intervals, each image's minimal ε, an attack that may
+//! only repaint the digit's colour, and a transfer matrix. The attacks are
+//! [`crate::interp::attack`]'s; this file chooses the images, runs them per model, draws and
+//! writes the report's section.
+
+use super::report::{esc, img};
+use crate::data::{BiasedMnist, Paint, Split, PALETTE};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::interp::attack::{
+    colour_attack, fgsm, mean_confidence, minimal_eps, pgd, probabilities, successes, ColourAttack,
+    Goal, Pgd,
+};
+use crate::interp::stats::wilson;
+use crate::nn::Module;
+use crate::plots::{heatmap_png, labelled_grid_png, line_chart_png};
+use crate::tensor::Tensor;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// SPEC's ε list.
+pub const EPS: [f32; 6] = [0.01, 0.02, 0.03, 0.05, 0.07, 0.10];
+/// SPEC's success threshold on the target's probability.
+pub const THRESHOLD: f32 = 0.9;
+/// The report: the smallest ε reaching 90 % PGD success, lazy model and method 1.
+pub const REFERENCE_LAZY_EPS: f32 = 0.10;
+pub const REFERENCE_CONSISTENCY_EPS: f32 = 0.05;
+
+/// How much of Task 5 to run.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Task5Config {
+    /// Source digit, target class and how many source images (SPEC: 7 → 3, 20).
+    pub source: usize,
+    pub target: usize,
+    pub n: usize,
+    /// Hard-test images for the curves, the minimal ε, the colour attack and the transfer.
+    pub curve_images: usize,
+    /// PGD steps of the curves and the bisection (α = 2.5·ε/steps).
+    pub curve_steps: usize,
+    pub bisection_iters: usize,
+    pub eps_max: f32,
+    /// ε of the adversarial examples the transfer matrix exchanges (untargeted PGD).
+    pub transfer_eps: f32,
+    pub colour: ColourAttack,
+}
+
+impl Task5Config {
+    pub const DEFAULT: Task5Config = Task5Config {
+        source: 7,
+        target: 3,
+        n: 20,
+        curve_images: 1000,
+        curve_steps: 20,
+        bisection_iters: 6,
+        eps_max: 0.3,
+        transfer_eps: 0.05,
+        colour: ColourAttack {
+            steps: 100,
+            lr: 0.05,
+        },
+    };
+    pub const QUICK: Task5Config = Task5Config {
+        curve_images: 100,
+        curve_steps: 5,
+        bisection_iters: 3,
+        colour: ColourAttack {
+            steps: 20,
+            lr: 0.05,
+        },
+        ..Task5Config::DEFAULT
+    };
+
+    /// Reject what cannot run: classes outside 0–9, source = target, no images.
+    pub fn validate(&self) -> Result<()> {
+        if self.source > 9 || self.target > 9 {
+            return Err(Error::Invalid(format!(
+                "--source {} / --target {}: classes are digits 0–9",
+                self.source, self.target
+            )));
+        }
+        if self.source == self.target {
+            return Err(Error::Invalid(format!(
+                "--source and --target are both {}: a targeted attack needs another class",
+                self.source
+            )));
+        }
+        if self.n == 0 || self.curve_images == 0 {
+            return Err(Error::Invalid("--n and --limit must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// One ε of the SPEC's table.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpsRow {
+    pub eps: f32,
+    pub fgsm_success: f64,
+    pub fgsm_confidence: f64,
+    pub pgd_success: f64,
+    pub pgd_confidence: f64,
+}
+
+/// One ε of the robust-accuracy curves (fractions, with 95 % Wilson intervals).
+#[derive(Clone, Debug, Serialize)]
+pub struct CurvePoint {
+    pub eps: f32,
+    pub untargeted_accuracy: f64,
+    pub untargeted_ci: (f64, f64),
+    /// Targeted attack (target = label + 1 mod 10): share with p(target) > 0.9.
+    pub targeted_success: f64,
+    pub targeted_ci: (f64, f64),
+}
+
+/// Task 5 for one model.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelAttacks {
+    pub model: String,
+    /// Source images the model already predicts as the target before any attack.
+    pub already_target: usize,
+    pub rows: Vec<EpsRow>,
+    pub smallest_eps_fgsm: Option<f32>,
+    pub smallest_eps_pgd: Option<f32>,
+    pub clean_accuracy: f64,
+    pub curve: Vec<CurvePoint>,
+    /// Median minimal ε over the curve images (None: more than half survive `eps_max`).
+    pub median_minimal_eps: Option<f32>,
+    /// Images still right at `eps_max`.
+    pub survive_eps_max: usize,
+    /// Colour-only attack: SPEC's source → target on the n images (p > 0.9), and targeted
+    /// (label + 1) over the curve images.
+    pub colour_source_success: f64,
+    pub colour_targeted_success: f64,
+    pub colour_targeted_ci: (f64, f64),
+    pub seconds: f64,
+}
+
+/// Task 5's results.
+#[derive(Debug, Serialize)]
+pub struct Task5 {
+    pub config: Task5Config,
+    pub models: Vec<ModelAttacks>,
+    /// `transfer[i][j]`: accuracy (%) of model j on model i's untargeted adversarial examples.
+    pub transfer: Vec<Vec<f64>>,
+    pub figures: Vec<(PathBuf, String)>,
+}
+
+/// The first `n` images of digit `digit` in the first `limit` hard-split images.
+fn first_of(data: &BiasedMnist, digit: usize, n: usize, limit: usize) -> Result<Vec<usize>> {
+    let idx: Vec<usize> = (0..limit)
+        .filter(|&i| data.label(Split::Hard, i) == digit)
+        .take(n)
+        .collect();
+    if idx.len() < n {
+        return Err(Error::Invalid(format!(
+            "--n {n}: the hard split has only {} images of digit {digit}{}",
+            idx.len(),
+            if limit < data.len(Split::Hard) {
+                " within --limit"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(idx)
+}
+
+/// Run `f` over chunks of a batch and concatenate (bounded memory for 1,000 images).
+fn chunked(
+    x: &Tensor,
+    labels: &[usize],
+    f: &dyn Fn(&Tensor, &[usize]) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let n = x.dim(0);
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = 250.min(n - start);
+        parts.push(f(&x.slice(0, start, len)?, &labels[start..start + len])?);
+        start += len;
+    }
+    Tensor::cat(&parts, 0)
+}
+
+fn probs_chunked(model: &dyn Module, x: &Tensor) -> Result<Vec<Vec<f32>>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < x.dim(0) {
+        let len = 250.min(x.dim(0) - start);
+        out.extend(probabilities(model, &x.slice(0, start, len)?)?);
+        start += len;
+    }
+    Ok(out)
+}
+
+fn rate(v: &[bool]) -> f64 {
+    v.iter().filter(|&&b| b).count() as f64 / v.len().max(1) as f64
+}
+
+/// The images a colour attack repaints: grey levels [N, 1, 28, 28], backgrounds, own colours.
+fn paint_parts(
+    data: &BiasedMnist,
+    idx: &[usize],
+    device: Device,
+) -> Result<(Tensor, Tensor, Vec<[f32; 3]>)> {
+    let n = idx.len();
+    let gray: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| data.gray_levels(Split::Hard, i))
+        .collect();
+    let bg: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| data.background(Split::Hard, 0, i))
+        .collect();
+    let own: Vec<[f32; 3]> = idx
+        .iter()
+        .map(|&i| PALETTE[data.color_of(Split::Hard, 0, i)])
+        .collect();
+    Ok((
+        Tensor::from_vec(gray, [n, 1, 28, 28], device)?,
+        Tensor::from_vec(bg, [n, 3, 28, 28], device)?,
+        own,
+    ))
+}
+
+/// Run Task 5 on `models` (label, model) and write the figures into `out`.
+pub fn run(
+    models: &[(String, &dyn Module)],
+    data: &BiasedMnist,
+    cfg: Task5Config,
+    limit: Option<usize>,
+    device: Device,
+    out: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<Task5> {
+    cfg.validate()?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
+    let n_hard = limit.unwrap_or(usize::MAX).min(data.len(Split::Hard));
+    let src = first_of(data, cfg.source, cfg.n, n_hard)?;
+    let (xs, _) = data.batch(Split::Hard, 0, &src, Paint::DRAWN, device)?;
+    let targets = vec![cfg.target; cfg.n];
+    let curve_idx: Vec<usize> = (0..cfg.curve_images.min(n_hard)).collect();
+    let (xc, yc) = data.batch(Split::Hard, 0, &curve_idx, Paint::DRAWN, device)?;
+    let tc: Vec<usize> = yc.iter().map(|&y| (y + 1) % 10).collect();
+    let (gray_s, bg_s, own_s) = paint_parts(data, &src, device)?;
+    let (gray_c, bg_c, own_c) = paint_parts(data, &curve_idx, device)?;
+
+    let mut results = Vec::new();
+    let mut transfer_sets = Vec::new();
+    let mut strips = Vec::new();
+    for (label, model) in models {
+        let start = std::time::Instant::now();
+        log(&format!("  {label}"));
+        let model = *model;
+        let clean = probabilities(model, &xs)?;
+        let already_target = clean
+            .iter()
+            .filter(|p| crate::interp::attack::argmax(p) == cfg.target)
+            .count();
+        let mut rows = Vec::new();
+        let mut strip_adv = None;
+        for &eps in &EPS {
+            let pf = probabilities(model, &fgsm(model, &xs, &targets, Goal::Targeted, eps)?)?;
+            let adv = pgd(model, &xs, &targets, Goal::Targeted, Pgd::spec(eps))?;
+            let pp = probabilities(model, &adv)?;
+            rows.push(EpsRow {
+                eps,
+                fgsm_success: rate(&successes(&pf, &targets, Goal::Targeted, THRESHOLD)),
+                fgsm_confidence: mean_confidence(&pf, &targets),
+                pgd_success: rate(&successes(&pp, &targets, Goal::Targeted, THRESHOLD)),
+                pgd_confidence: mean_confidence(&pp, &targets),
+            });
+            if eps == EPS[EPS.len() - 1] {
+                strip_adv = Some((adv, pp));
+            }
+        }
+        let smallest =
+            |f: &dyn Fn(&EpsRow) -> f64| rows.iter().find(|r| f(r) >= 0.9).map(|r| r.eps);
+        let smallest_eps_fgsm = smallest(&|r| r.fgsm_success);
+        let smallest_eps_pgd = smallest(&|r| r.pgd_success);
+        if let Some(s) = strip_adv {
+            let title = format!("{label}: PGD {} → {}, ε = 0.10", cfg.source, cfg.target);
+            strips.push((title, s, clean.clone()));
+        }
+
+        // Beyond the report: robust accuracy and targeted success over many images.
+        let clean_c = probs_chunked(model, &xc)?;
+        let clean_accuracy = 1.0 - rate(&successes(&clean_c, &yc, Goal::Untargeted, 0.0));
+        let steps = cfg.curve_steps;
+        let mut curve = Vec::new();
+        for &eps in &EPS {
+            let p = Pgd {
+                eps,
+                alpha: 2.5 * eps / steps as f32,
+                steps,
+                random_start: false,
+                restarts: 1,
+                seed: 0,
+            };
+            let adv_u = chunked(&xc, &yc, &|x, y| pgd(model, x, y, Goal::Untargeted, p))?;
+            let right = successes(&probs_chunked(model, &adv_u)?, &yc, Goal::Untargeted, 0.0)
+                .iter()
+                .filter(|&&w| !w)
+                .count();
+            let adv_t = chunked(&xc, &tc, &|x, y| pgd(model, x, y, Goal::Targeted, p))?;
+            let hit = successes(
+                &probs_chunked(model, &adv_t)?,
+                &tc,
+                Goal::Targeted,
+                THRESHOLD,
+            )
+            .iter()
+            .filter(|&&s| s)
+            .count();
+            let m = curve_idx.len();
+            curve.push(CurvePoint {
+                eps,
+                untargeted_accuracy: right as f64 / m as f64,
+                untargeted_ci: wilson(right, m),
+                targeted_success: hit as f64 / m as f64,
+                targeted_ci: wilson(hit, m),
+            });
+            if (eps - cfg.transfer_eps).abs() < 1e-6 {
+                transfer_sets.push(adv_u);
+            }
+        }
+        let minimal = {
+            let mut all = Vec::new();
+            let mut s = 0;
+            while s < xc.dim(0) {
+                let len = 250.min(xc.dim(0) - s);
+                all.extend(minimal_eps(
+                    model,
+                    &xc.slice(0, s, len)?,
+                    &yc[s..s + len],
+                    steps,
+                    cfg.bisection_iters,
+                    cfg.eps_max,
+                )?);
+                s += len;
+            }
+            all
+        };
+        let survive = minimal.iter().filter(|m| m.is_none()).count();
+        let mut sorted: Vec<f32> = minimal.iter().map(|m| m.unwrap_or(f32::INFINITY)).collect();
+        sorted.sort_by(f32::total_cmp);
+        let median = sorted
+            .get(sorted.len() / 2)
+            .copied()
+            .filter(|m| m.is_finite());
+
+        let rc = colour_attack(
+            model,
+            &gray_s,
+            &bg_s,
+            &own_s,
+            &targets,
+            Goal::Targeted,
+            cfg.colour,
+        )?;
+        let colour_source_success = rate(&successes(
+            &probabilities(model, &rc.images)?,
+            &targets,
+            Goal::Targeted,
+            THRESHOLD,
+        ));
+        let mut hits = 0;
+        let mut s = 0;
+        while s < curve_idx.len() {
+            let len = 250.min(curve_idx.len() - s);
+            let r = colour_attack(
+                model,
+                &gray_c.slice(0, s, len)?,
+                &bg_c.slice(0, s, len)?,
+                &own_c[s..s + len],
+                &tc[s..s + len],
+                Goal::Targeted,
+                cfg.colour,
+            )?;
+            hits += successes(
+                &probabilities(model, &r.images)?,
+                &tc[s..s + len],
+                Goal::Targeted,
+                THRESHOLD,
+            )
+            .iter()
+            .filter(|&&h| h)
+            .count();
+            s += len;
+        }
+        results.push(ModelAttacks {
+            model: label.clone(),
+            already_target,
+            rows,
+            smallest_eps_fgsm,
+            smallest_eps_pgd,
+            clean_accuracy,
+            curve,
+            median_minimal_eps: median,
+            survive_eps_max: survive,
+            colour_source_success,
+            colour_targeted_success: hits as f64 / curve_idx.len() as f64,
+            colour_targeted_ci: wilson(hits, curve_idx.len()),
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
+
+    let mut transfer = Vec::new();
+    for adv in &transfer_sets {
+        let mut row = Vec::new();
+        for (_, m) in models {
+            let p = probs_chunked(*m, adv)?;
+            row.push(100.0 * (1.0 - rate(&successes(&p, &yc, Goal::Untargeted, 0.0))));
+        }
+        transfer.push(row);
+    }
+    let figures = draw(&results, &transfer, &strips, &xs, cfg, out)?;
+    Ok(Task5 {
+        config: cfg,
+        models: results,
+        transfer,
+        figures,
+    })
+}
+
+type Strip = (String, (Tensor, Vec<Vec<f32>>), Vec<Vec<f32>>);
+
+fn plot(r: std::result::Result<(), crate::plots::PlotError>) -> Result<()> {
+    r.map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// The section's figures.
+fn draw(
+    results: &[ModelAttacks],
+    transfer: &[Vec<f64>],
+    strips: &[Strip],
+    xs: &Tensor,
+    cfg: Task5Config,
+    out: &Path,
+) -> Result<Vec<(PathBuf, String)>> {
+    let mut figs = Vec::new();
+    let eps_names = EPS.map(|e| format!("{e}")).join(", ");
+    let series = |f: &dyn Fn(&ModelAttacks) -> Vec<f32>| -> Vec<(String, Vec<f32>)> {
+        results.iter().map(|m| (m.model.clone(), f(m))).collect()
+    };
+    let chart = |path: &Path, title: &str, y: &str, s: Vec<(String, Vec<f32>)>| -> Result<()> {
+        let refs: Vec<(&str, &[f32])> = s.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+        plot(line_chart_png(
+            path,
+            title,
+            &format!("ε index (ε = {eps_names})"),
+            y,
+            &refs,
+            &[],
+            Some((0.0, 100.0)),
+        ))
+    };
+    let p = out.join("pgd_success.png");
+    chart(
+        &p,
+        &format!(
+            "targeted PGD-40, {} → {}: success (p > 0.9)",
+            cfg.source, cfg.target
+        ),
+        "success (%)",
+        series(&|m| {
+            m.rows
+                .iter()
+                .map(|r| 100.0 * r.pgd_success as f32)
+                .collect()
+        }),
+    )?;
+    figs.push((
+        p,
+        format!(
+            "PGD success rate per ε on {} hard-test {}s, every model",
+            cfg.n, cfg.source
+        ),
+    ));
+    let p = out.join("robust_accuracy.png");
+    chart(
+        &p,
+        &format!("robust accuracy, untargeted PGD-{}", cfg.curve_steps),
+        "accuracy (%)",
+        series(&|m| {
+            m.curve
+                .iter()
+                .map(|c| 100.0 * c.untargeted_accuracy as f32)
+                .collect()
+        }),
+    )?;
+    figs.push((p, format!("accuracy under untargeted PGD per ε over {} hard-test images (95 % intervals in the table)", cfg.curve_images)));
+    let p = out.join("targeted_success.png");
+    chart(
+        &p,
+        &format!("targeted PGD-{} (label + 1): success", cfg.curve_steps),
+        "success (%)",
+        series(&|m| {
+            m.curve
+                .iter()
+                .map(|c| 100.0 * c.targeted_success as f32)
+                .collect()
+        }),
+    )?;
+    figs.push((
+        p,
+        "targeted attack success (target = label + 1 mod 10) per ε".into(),
+    ));
+    if !transfer.is_empty() {
+        let p = out.join("transfer.png");
+        let names: Vec<String> = results
+            .iter()
+            .map(|m| m.model.replace(" — ", " "))
+            .collect();
+        let vals: Vec<Vec<f32>> = transfer
+            .iter()
+            .map(|r| r.iter().map(|&v| v as f32).collect())
+            .collect();
+        plot(heatmap_png(
+            &p,
+            &format!(
+                "accuracy on adversarial examples (ε = {})",
+                cfg.transfer_eps
+            ),
+            "made on",
+            "evaluated on",
+            &names,
+            &names,
+            &vals,
+            Some((0.0, 100.0)),
+            true,
+            0,
+        ))?;
+        figs.push((p, "transfer: accuracy (%) of each model (columns) on the untargeted adversarial examples made on each model (rows)".into()));
+    }
+    figs.extend(draw_strips(strips, xs, out)?);
+    Ok(figs)
+}
+
+/// Image strips: original, perturbation × 10 (around grey), adversarial, for the first 4 images.
+fn draw_strips(strips: &[Strip], xs: &Tensor, out: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let mut figs = Vec::new();
+    let clean_imgs: Vec<Vec<f32>> = xs.to_vec()?.chunks(3 * 784).map(|c| c.to_vec()).collect();
+    for (k, (label, (adv, pp), clean)) in strips.iter().enumerate() {
+        let adv_imgs: Vec<Vec<f32>> = adv.to_vec()?.chunks(3 * 784).map(|c| c.to_vec()).collect();
+        let mut tiles = Vec::new();
+        let mut labels = Vec::new();
+        for b in 0..4.min(adv_imgs.len()) {
+            let pert: Vec<f32> = adv_imgs[b]
+                .iter()
+                .zip(&clean_imgs[b])
+                .map(|(a, c)| 0.5 + 10.0 * (a - c))
+                .collect();
+            tiles.extend([clean_imgs[b].clone(), pert, adv_imgs[b].clone()]);
+            let pc = crate::interp::attack::argmax(&clean[b]);
+            let pa = crate::interp::attack::argmax(&pp[b]);
+            labels.push(format!(
+                "{pc} ({:.2}) → {pa} ({:.2})",
+                clean[b][pc], pp[b][pa]
+            ));
+        }
+        let heads = vec![
+            "original".to_string(),
+            "perturbation × 10".into(),
+            "adversarial".into(),
+        ];
+        let p = out.join(format!("strip_{k}.png"));
+        plot(labelled_grid_png(
+            &p,
+            &tiles,
+            28,
+            28,
+            labels.len(),
+            3,
+            4,
+            Some(&labels),
+            Some(&heads),
+            Some(label),
+        ))?;
+        figs.push((
+            p,
+            format!("{label} (prediction and confidence before → after)"),
+        ));
+    }
+    Ok(figs)
+}
+
+fn eps_or(e: Option<f32>, max: f32) -> String {
+    e.map(|v| format!("{v:.2}"))
+        .unwrap_or_else(|| format!("&gt; {max:.2}"))
+}
+
+/// Task 5's part of a report.
+pub fn section_html(t: &Task5) -> Result<String> {
+    let c = &t.config;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<h2 id=\"task5\">Task 5 — adversarial attacks</h2><p>Targeted attacks on the first {n} hard-test {s}s toward \
+class {tg}, ε ∈ {{{eps}}}: FGSM, and PGD with α = ε/10 and 40 steps; success = p({tg}) &gt; 0.9. The model's \
+parameters are frozen, so each step computes only the image's gradient. Report: the lazy model needs ε = {rl:.2} \
+with PGD, colour consistency (method 1) {rc:.2} — “robust models are easier to fool”.</p>\
+<table><tr><th>model</th><th>already {tg}</th><th>smallest ε ≥ 90 % (FGSM / PGD)</th>",
+        n = c.n,
+        s = c.source,
+        tg = c.target,
+        eps = EPS.map(|e| format!("{e}")).join(", "),
+        rl = REFERENCE_LAZY_EPS,
+        rc = REFERENCE_CONSISTENCY_EPS
+    );
+    for e in EPS {
+        let _ = write!(h, "<th>ε {e}: PGD success (conf.)</th>");
+    }
+    h.push_str("</tr>");
+    for m in &t.models {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{} / {}</td><td>{} / {}</td>",
+            esc(&m.model),
+            m.already_target,
+            c.n,
+            eps_or(m.smallest_eps_fgsm, 0.10),
+            eps_or(m.smallest_eps_pgd, 0.10)
+        );
+        for r in &m.rows {
+            let _ = write!(
+                h,
+                "<td>{:.0} % ({:.2})</td>",
+                100.0 * r.pgd_success,
+                r.pgd_confidence
+            );
+        }
+        h.push_str("</tr>");
+    }
+    let _ = write!(
+        h,
+        "</table><h3>Beyond the report: robust accuracy over {ni} hard-test images</h3><p>Twenty images cannot carry \
+the report's conclusion (one image is 5 points). Untargeted and targeted (target = label + 1 mod 10) PGD with {st} \
+steps and α = 2.5·ε/{st}; accuracy with its 95 % Wilson interval; each image's minimal ε by bisection \
+({it} halvings of [0, {mx}]); the colour-only attack (the digit repainted in one optimized RGB colour, 3 numbers per \
+image, shape and background untouched).</p><table><tr><th>model</th><th>clean</th>",
+        ni = c.curve_images,
+        st = c.curve_steps,
+        it = c.bisection_iters,
+        mx = c.eps_max
+    );
+    for e in EPS {
+        let _ = write!(h, "<th>ε {e}</th>");
+    }
+    h.push_str("<th>median minimal ε</th><th>colour attack: 7 → 3 / label + 1</th></tr>");
+    for m in &t.models {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{:.1} %</td>",
+            esc(&m.model),
+            100.0 * m.clean_accuracy
+        );
+        for p in &m.curve {
+            let _ = write!(
+                h,
+                "<td>{:.1} % [{:.1}, {:.1}]</td>",
+                100.0 * p.untargeted_accuracy,
+                100.0 * p.untargeted_ci.0,
+                100.0 * p.untargeted_ci.1
+            );
+        }
+        let _ = write!(
+            h,
+            "<td>{} ({} survive {:.2})</td><td>{:.0} % / {:.1} % [{:.1}, {:.1}]</td></tr>",
+            eps_or(m.median_minimal_eps, c.eps_max),
+            m.survive_eps_max,
+            c.eps_max,
+            100.0 * m.colour_source_success,
+            100.0 * m.colour_targeted_success,
+            100.0 * m.colour_targeted_ci.0,
+            100.0 * m.colour_targeted_ci.1
+        );
+    }
+    h.push_str("</table>");
+    for (path, caption) in &t.figures {
+        h.push_str(&img(path, caption)?);
+    }
+    Ok(h)
+}
+
+/// `shortcut attack`: which images, which attack, which ε.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackSpec {
+    /// `fgsm`, `pgd` or `colour`.
+    pub method: String,
+    pub eps: Vec<f32>,
+    /// Targeted toward this class, or untargeted when `None`.
+    pub target: Option<usize>,
+    /// The images: the first `n` of digit `source` (when set), else the first `n` of the split.
+    pub source: Option<usize>,
+    pub n: usize,
+    #[serde(skip)]
+    pub split: Split,
+}
+
+/// One ε of `shortcut attack`.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackPoint {
+    pub eps: f32,
+    /// Targeted: p(target) > 0.9; untargeted: misclassified. With its 95 % Wilson interval.
+    pub success: f64,
+    pub success_ci: (f64, f64),
+    /// Mean probability of the target (targeted) or of the true class (untargeted).
+    pub mean_confidence: f64,
+    pub accuracy: f64,
+}
+
+/// What `shortcut attack` writes to `attack.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackReport {
+    pub checkpoint: String,
+    pub model: String,
+    pub spec: AttackSpec,
+    pub split: &'static str,
+    pub indices: Vec<usize>,
+    /// Images already predicted as the target (targeted attacks) before any attack.
+    pub already_target: usize,
+    pub clean_accuracy: f64,
+    pub points: Vec<AttackPoint>,
+    pub seconds: f64,
+}
+
+/// Run one attack on one model for every ε of the spec and write `attack.json` and figures.
+pub fn attack_checkpoint(
+    model: &dyn Module,
+    model_name: &str,
+    checkpoint: &Path,
+    data: &BiasedMnist,
+    spec: AttackSpec,
+    device: Device,
+    out: &Path,
+) -> Result<AttackReport> {
+    let start = std::time::Instant::now();
+    if spec.eps.is_empty() {
+        return Err(Error::Invalid("--eps needs at least one value".into()));
+    }
+    for &e in &spec.eps {
+        crate::interp::attack::check_eps(e)?;
+    }
+    if !["fgsm", "pgd", "colour"].contains(&spec.method.as_str()) {
+        return Err(Error::Invalid(format!(
+            "unknown attack '{}': expected fgsm, pgd or colour",
+            spec.method
+        )));
+    }
+    if spec.n == 0 {
+        return Err(Error::Invalid("--n / --limit must be at least 1".into()));
+    }
+    for (flag, v) in [("--target", spec.target), ("--source", spec.source)] {
+        if let Some(c) = v.filter(|&c| c > 9) {
+            return Err(Error::Invalid(format!(
+                "{flag} {c}: classes are digits 0–9"
+            )));
+        }
+    }
+    if spec.target.is_some() && spec.target == spec.source {
+        return Err(Error::Invalid(
+            "--source and --target are the same class: a targeted attack needs another".into(),
+        ));
+    }
+    crate::train::run_folder::prepare_folder(out)?;
+    let split = spec.split;
+    let indices: Vec<usize> = match spec.source {
+        Some(d) => {
+            let idx: Vec<usize> = (0..data.len(split))
+                .filter(|&i| data.label(split, i) == d)
+                .take(spec.n)
+                .collect();
+            if idx.len() < spec.n {
+                return Err(Error::Invalid(format!(
+                    "--n {}: the {} split has only {} images of digit {d}",
+                    spec.n,
+                    split.name(),
+                    idx.len()
+                )));
+            }
+            idx
+        }
+        None => {
+            if spec.n > data.len(split) {
+                return Err(Error::Invalid(format!(
+                    "--limit {}: the {} split has {} images",
+                    spec.n,
+                    split.name(),
+                    data.len(split)
+                )));
+            }
+            (0..spec.n).collect()
+        }
+    };
+    let (x, y) = data.batch(split, 0, &indices, Paint::DRAWN, device)?;
+    let (goal, labels) = match spec.target {
+        Some(t) => (Goal::Targeted, vec![t; indices.len()]),
+        None => (Goal::Untargeted, y.clone()),
+    };
+    let clean = probs_chunked(model, &x)?;
+    let clean_accuracy = 1.0 - rate(&successes(&clean, &y, Goal::Untargeted, 0.0));
+    let already_target = match spec.target {
+        Some(t) => clean
+            .iter()
+            .filter(|p| crate::interp::attack::argmax(p) == t)
+            .count(),
+        None => 0,
+    };
+    let mut points = Vec::new();
+    let mut last = None;
+    for &eps in &spec.eps {
+        let adv = match spec.method.as_str() {
+            "fgsm" => chunked(&x, &labels, &|x, l| fgsm(model, x, l, goal, eps))?,
+            "pgd" => chunked(&x, &labels, &|x, l| pgd(model, x, l, goal, Pgd::spec(eps)))?,
+            _ => {
+                // The colour attack has no ε: it runs once, whatever the list says.
+                let parts =
+                    match split {
+                        Split::Hard => paint_parts(data, &indices, device)?,
+                        _ => return Err(Error::Invalid(
+                            "the colour attack repaints hard-split images only: use --split hard"
+                                .into(),
+                        )),
+                    };
+                colour_attack(
+                    model,
+                    &parts.0,
+                    &parts.1,
+                    &parts.2,
+                    &labels,
+                    goal,
+                    ColourAttack::default(),
+                )?
+                .images
+            }
+        };
+        let p = probs_chunked(model, &adv)?;
+        let s = successes(&p, &labels, goal, THRESHOLD);
+        let k = s.iter().filter(|&&v| v).count();
+        points.push(AttackPoint {
+            eps,
+            success: k as f64 / s.len() as f64,
+            success_ci: wilson(k, s.len()),
+            mean_confidence: mean_confidence(&p, &labels),
+            accuracy: 1.0 - rate(&successes(&p, &y, Goal::Untargeted, 0.0)),
+        });
+        last = Some((adv, p));
+        if spec.method == "colour" {
+            break;
+        }
+    }
+    if let Some((adv, p)) = last {
+        let eps = points.last().map(|q| q.eps).unwrap_or(0.0);
+        let what = if spec.method == "colour" {
+            "colour".to_string()
+        } else {
+            format!("{}, ε = {eps}", spec.method)
+        };
+        let strips = vec![(format!("{model_name}: {what}"), (adv, p), clean)];
+        draw_strips(&strips, &x, out)?;
+    }
+    let report = AttackReport {
+        checkpoint: checkpoint.display().to_string(),
+        model: model_name.to_string(),
+        split: split.name(),
+        indices,
+        already_target,
+        clean_accuracy,
+        points,
+        seconds: start.elapsed().as_secs_f64(),
+        spec,
+    };
+    crate::files::write_json(&out.join("attack.json"), &report)?;
+    Ok(report)
+}
