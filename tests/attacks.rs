@@ -239,3 +239,59 @@ fn bad_attack_settings_are_errors_not_panics() {
     };
     assert!(pgd(&model, &x, &[1, 2], Goal::Targeted, cfg).is_err());
 }
+
+#[test]
+fn targeted_pgd_pushes_a_trained_lazy_model_toward_the_target() {
+    use shortcut::data::{mnist, BiasedMnist, Paint, Split};
+    use shortcut::optim::Adam;
+    use shortcut::train::{fit, CrossEntropyStep, TrainConfig};
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    let data = BiasedMnist::new(mnist::load(&dir).unwrap(), 0, 0.95, true).unwrap();
+    let model = ModelKind::Lazy.build(0, Device::Cpu).unwrap();
+    let cfg = TrainConfig {
+        epochs: 4,
+        batch: 64,
+        lr: 1e-3,
+        seed: 0,
+        limit: Some(6000),
+        device: Device::Cpu,
+        progress: false,
+    };
+    let mut opt = Adam::new(model.parameters(), cfg.lr).unwrap();
+    let rec = fit(
+        model.as_ref(),
+        &data,
+        &cfg,
+        &CrossEntropyStep,
+        &mut opt,
+        "LazyCNN",
+        |_, _| Ok(()),
+    )
+    .unwrap();
+    assert!(
+        rec.last().unwrap().train_acc > 50.0,
+        "the model did not train: {:?}",
+        rec.last()
+    );
+    model.set_training(false);
+    let sevens: Vec<usize> = (0..data.len(Split::Hard))
+        .filter(|&i| data.label(Split::Hard, i) == 7)
+        .take(20)
+        .collect();
+    let (x, _) = data
+        .batch(Split::Hard, 0, &sevens, Paint::DRAWN, Device::Cpu)
+        .unwrap();
+    let t = vec![3; 20];
+    let before = probabilities(model.as_ref(), &x).unwrap();
+    let adv = pgd(model.as_ref(), &x, &t, Goal::Targeted, Pgd::spec(0.1)).unwrap();
+    let after = probabilities(model.as_ref(), &adv).unwrap();
+    let mean = |p: &[Vec<f32>]| p.iter().map(|v| v[3] as f64).sum::<f64>() / p.len() as f64;
+    assert!(
+        mean(&after) > mean(&before) + 0.2,
+        "p(3): {} → {}",
+        mean(&before),
+        mean(&after)
+    );
+    let raised = (0..20).filter(|&b| after[b][3] > before[b][3]).count();
+    assert!(raised >= 18, "only {raised} of 20 images moved toward 3");
+}

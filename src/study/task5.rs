@@ -125,8 +125,16 @@ pub struct ModelAttacks {
     pub smallest_eps_pgd: Option<f32>,
     pub clean_accuracy: f64,
     pub curve: Vec<CurvePoint>,
-    /// Median minimal ε over the curve images (None: more than half survive `eps_max`).
+    /// Median minimal ε over the curve images (0 for an image already wrong; None: more than
+    /// half survive `eps_max`).
     pub median_minimal_eps: Option<f32>,
+    /// The same over the images the model gets right without attack — robustness proper,
+    /// not confounded by clean accuracy (None: none right, or more than half survive).
+    pub median_minimal_eps_right: Option<f32>,
+    /// Its 95 % bootstrap interval.
+    pub median_minimal_eps_right_ci: Option<(f32, f32)>,
+    /// How many curve images the model gets right without attack.
+    pub right_images: usize,
     /// Images still right at `eps_max`.
     pub survive_eps_max: usize,
     /// Colour-only attack: SPEC's source → target on the n images (p > 0.9), and targeted
@@ -345,12 +353,20 @@ pub fn run(
             all
         };
         let survive = minimal.iter().filter(|m| m.is_none()).count();
-        let mut sorted: Vec<f32> = minimal.iter().map(|m| m.unwrap_or(f32::INFINITY)).collect();
-        sorted.sort_by(f32::total_cmp);
-        let median = sorted
-            .get(sorted.len() / 2)
-            .copied()
-            .filter(|m| m.is_finite());
+        let median_of = |v: Vec<f32>| -> Option<f32> {
+            let mut s = v;
+            s.sort_by(f32::total_cmp);
+            s.get(s.len() / 2).copied().filter(|m| m.is_finite())
+        };
+        let median = median_of(minimal.iter().map(|m| m.unwrap_or(f32::INFINITY)).collect());
+        let right: Vec<f32> = minimal
+            .iter()
+            .filter(|m| **m != Some(0.0))
+            .map(|m| m.unwrap_or(f32::INFINITY))
+            .collect();
+        let right_images = right.len();
+        let median_right_ci = median_ci(&right);
+        let median_right = median_of(right);
 
         let rc = colour_attack(
             model,
@@ -400,6 +416,9 @@ pub fn run(
             clean_accuracy,
             curve,
             median_minimal_eps: median,
+            median_minimal_eps_right: median_right,
+            median_minimal_eps_right_ci: median_right_ci,
+            right_images,
             survive_eps_max: survive,
             colour_source_success,
             colour_targeted_success: hits as f64 / curve_idx.len() as f64,
@@ -511,9 +530,12 @@ fn draw(
     ));
     if !transfer.is_empty() {
         let p = out.join("transfer.png");
-        let names: Vec<String> = results
+        // Numbers, not names, on the axes (the names are long); the caption says which is which.
+        let names: Vec<String> = (1..=results.len()).map(|k| k.to_string()).collect();
+        let key: Vec<String> = results
             .iter()
-            .map(|m| m.model.replace(" — ", " "))
+            .enumerate()
+            .map(|(k, m)| format!("{} = {}", k + 1, m.model))
             .collect();
         let vals: Vec<Vec<f32>> = transfer
             .iter()
@@ -534,7 +556,7 @@ fn draw(
             true,
             0,
         ))?;
-        figs.push((p, "transfer: accuracy (%) of each model (columns) on the untargeted adversarial examples made on each model (rows)".into()));
+        figs.push((p, format!("transfer: accuracy (%) of each model (columns) on the untargeted adversarial examples made on each model (rows); {}", key.join(", "))));
     }
     figs.extend(draw_strips(strips, xs, out)?);
     Ok(figs)
@@ -586,6 +608,119 @@ fn draw_strips(strips: &[Strip], xs: &Tensor, out: &Path) -> Result<Vec<(PathBuf
         ));
     }
     Ok(figs)
+}
+
+/// The answer to the report's question — are the debiased models easier to fool? — from the
+/// measured numbers: each model's median minimal ε over the images it gets right without
+/// attack, with a 95 % bootstrap interval, compared with the first model's (the lazy baseline).
+/// Accuracy under attack is not compared directly: it mixes robustness with clean accuracy,
+/// which on the hard split differs by 80 points between the lazy and the debiased models.
+pub fn verdict(t: &Task5) -> String {
+    let Some(base) = t.models.first() else {
+        return String::new();
+    };
+    let show = |m: &ModelAttacks| {
+        if m.right_images == 0 {
+            return format!("{} — (no image right without attack)", m.model);
+        }
+        let med = m
+            .median_minimal_eps_right
+            .map(|e| format!("{e:.3}"))
+            .unwrap_or_else(|| format!("> {:.2}", t.config.eps_max));
+        match m.median_minimal_eps_right_ci {
+            Some((lo, hi)) => format!("{} {med} [{lo:.3}, {hi:.3}]", m.model),
+            None => format!("{} {med}", m.model),
+        }
+    };
+    let mut parts = vec![format!(
+        "Median ε that makes a correctly classified hard-test image wrong (untargeted PGD-{}, 95 % bootstrap interval): {}",
+        t.config.curve_steps,
+        show(base)
+    )];
+    let (mut harder, mut easier, mut same) = (Vec::new(), Vec::new(), Vec::new());
+    for m in &t.models[1..] {
+        parts.push(show(m));
+        match (
+            m.median_minimal_eps_right_ci,
+            base.median_minimal_eps_right_ci,
+        ) {
+            (Some((lo, _)), Some((_, bhi))) if lo > bhi => harder.push(m.model.clone()),
+            (Some((_, hi)), Some((blo, _))) if hi < blo => easier.push(m.model.clone()),
+            _ => same.push(m.model.clone()),
+        }
+    }
+    let mut s = parts.join("; ") + ".";
+    let list = |v: &[String]| v.join(", ");
+    if !easier.is_empty() {
+        let _ = write!(s, " Easier to fool than {}: {}.", base.model, list(&easier));
+    }
+    if !harder.is_empty() {
+        let _ = write!(s, " Harder to fool than {}: {}.", base.model, list(&harder));
+    }
+    if !same.is_empty() {
+        let _ = write!(
+            s,
+            " Not distinguishable from {} at 95 %: {}.",
+            base.model,
+            list(&same)
+        );
+    }
+    // The report's own sense of "fooled": a targeted attack that makes the model confident.
+    let at = |m: &ModelAttacks| {
+        m.curve
+            .iter()
+            .find(|c| (c.eps - 0.05).abs() < 1e-6)
+            .cloned()
+    };
+    if let Some(b) = at(base) {
+        let (mut more, mut less) = (Vec::new(), Vec::new());
+        for m in &t.models[1..] {
+            let Some(p) = at(m) else { continue };
+            let desc = format!("{} {:.1} %", m.model, 100.0 * p.targeted_success);
+            if p.targeted_ci.0 > b.targeted_ci.1 {
+                more.push(desc);
+            } else if p.targeted_ci.1 < b.targeted_ci.0 {
+                less.push(desc);
+            }
+        }
+        let _ = write!(
+            s,
+            " Targeted (p(target) > 0.9, target = label + 1) at ε = 0.05, {} succeeds on {:.1} % [{:.1}, {:.1}]",
+            base.model,
+            100.0 * b.targeted_success,
+            100.0 * b.targeted_ci.0,
+            100.0 * b.targeted_ci.1
+        );
+        if !more.is_empty() {
+            let _ = write!(s, "; more often on {}", list(&more));
+        }
+        if !less.is_empty() {
+            let _ = write!(s, "; less often on {}", list(&less));
+        }
+        s.push('.');
+    }
+    s
+}
+
+/// 95 % percentile-bootstrap interval of the median of `v` (+∞ for an image that survived),
+/// 1,000 resamples from a fixed seed; `None` for fewer than 2 values or an unbounded end.
+pub fn median_ci(v: &[f32]) -> Option<(f32, f32)> {
+    if v.len() < 2 {
+        return None;
+    }
+    let mut rng = crate::rng::Rng::new(0x0b00_7575, 0);
+    let mut medians: Vec<f32> = (0..1000)
+        .map(|_| {
+            let mut s: Vec<f32> = (0..v.len())
+                .map(|_| v[((rng.uniform() as f64 * v.len() as f64) as usize).min(v.len() - 1)])
+                .collect();
+            s.sort_by(f32::total_cmp);
+            s[s.len() / 2]
+        })
+        .collect();
+    medians.sort_by(f32::total_cmp);
+    let (lo, hi) = (medians[25], medians[974]);
+    (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
 }
 
 fn eps_or(e: Option<f32>, max: f32) -> String {
@@ -650,7 +785,7 @@ image, shape and background untouched).</p><table><tr><th>model</th><th>clean</t
     for e in EPS {
         let _ = write!(h, "<th>ε {e}</th>");
     }
-    h.push_str("<th>median minimal ε</th><th>colour attack: 7 → 3 / label + 1</th></tr>");
+    h.push_str("<th>median minimal ε: all / right without attack</th><th>colour attack: 7 → 3 / label + 1</th></tr>");
     for m in &t.models {
         let _ = write!(
             h,
@@ -669,8 +804,13 @@ image, shape and background untouched).</p><table><tr><th>model</th><th>clean</t
         }
         let _ = write!(
             h,
-            "<td>{} ({} survive {:.2})</td><td>{:.0} % / {:.1} % [{:.1}, {:.1}]</td></tr>",
+            "<td>{} / {} ({} survive {:.2})</td><td>{:.0} % / {:.1} % [{:.1}, {:.1}]</td></tr>",
             eps_or(m.median_minimal_eps, c.eps_max),
+            if m.right_images == 0 {
+                "—".to_string()
+            } else {
+                eps_or(m.median_minimal_eps_right, c.eps_max)
+            },
             m.survive_eps_max,
             c.eps_max,
             100.0 * m.colour_source_success,
@@ -680,6 +820,7 @@ image, shape and background untouched).</p><table><tr><th>model</th><th>clean</t
         );
     }
     h.push_str("</table>");
+    let _ = write!(h, "<p><b>{}</b></p>", esc(&verdict(t)));
     for (path, caption) in &t.figures {
         h.push_str(&img(path, caption)?);
     }
