@@ -139,8 +139,10 @@ pub fn run(
     let n_hard = split_len(data, Split::Hard, limit);
 
     // The cases: (group, index, paint) on the hard split's images (MNIST test).
+    // The named cases are single images: look for them in the whole split (`limit` caps the
+    // scans over many images below, not these).
     let first_of = |digit: usize| -> Result<usize> {
-        (0..n_hard)
+        (0..data.len(Split::Hard))
             .find(|&i| data.label(Split::Hard, i) == digit)
             .ok_or_else(|| Error::Invalid(format!("no test image of digit {digit}")))
     };

@@ -247,7 +247,9 @@ pub fn run(
     std::fs::create_dir_all(out)
         .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
     let n_hard = limit.unwrap_or(usize::MAX).min(data.len(Split::Hard));
-    let src = first_of(data, cfg.source, cfg.n, n_hard)?;
+    // The SPEC's 20 source images come from the whole split whatever `limit` is (20 images
+    // cost little); `limit` caps the 1,000-image analyses.
+    let src = first_of(data, cfg.source, cfg.n, data.len(Split::Hard))?;
     let (xs, _) = data.batch(Split::Hard, 0, &src, Paint::DRAWN, device)?;
     let targets = vec![cfg.target; cfg.n];
     let curve_idx: Vec<usize> = (0..cfg.curve_images.min(n_hard)).collect();
