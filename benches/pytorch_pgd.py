@@ -14,25 +14,10 @@ Prints one JSON line per model with the seconds of each repeat and images per se
 import argparse, json, statistics, time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-def lazy_cnn():
-    return nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(),
-        nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-
-
-def shape_cnn():
-    return nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
+# The two models, defined once for both comparators (this script's folder is on sys.path).
+from pytorch_eager import lazy_cnn, shape_cnn
 
 
 def pgd(model, x, target, eps, steps):

@@ -35,6 +35,11 @@ fn run() -> Result<()> {
             .map_err(|_| shortcut::Error::Invalid(format!("{name} wants a number")))
     };
     let (images, repeats, batch) = (parse("--images", "1000")?, parse("--repeats", "3")?, 250);
+    if images == 0 || repeats == 0 {
+        return Err(shortcut::Error::Invalid(
+            "--images and --repeats must be at least 1".into(),
+        ));
+    }
     let device = Device::parse(&arg(&args, "--device", "cpu"))?;
     let models = arg(&args, "--models", "lazy,shape");
     let mut rng = Rng::new(0, 0);

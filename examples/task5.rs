@@ -62,7 +62,8 @@ fn run() -> Result<()> {
     let t = task5::run(&refs, &d, cfg, None, device, &out, &mut |s| println!("{s}"))?;
     shortcut::files::write_json(&out.join("task5.json"), &t)?;
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Task 5</title></head><body>{}</body></html>\n",
+        "{}{}</body></html>\n",
+        shortcut::study::report::page_head("Task 5"),
         task5::section_html(&t)?
     );
     shortcut::files::write_atomic(&out.join("task5.html"), html.as_bytes())?;

@@ -91,43 +91,7 @@ enum Command {
         data: DataArgs,
     },
     /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json and a strip.
-    Attack {
-        /// A model.safetensors written by `shortcut train` or `shortcut study`.
-        checkpoint: PathBuf,
-        /// fgsm, pgd (α = ε/10, 40 steps) or colour (repaint the stroke; no ε).
-        #[arg(long, default_value = "pgd")]
-        method: String,
-        /// Comma-separated ε values in [0, 1].
-        #[arg(
-            long,
-            default_value = "0.01,0.02,0.03,0.05,0.07,0.1",
-            allow_hyphen_values = true
-        )]
-        eps: String,
-        /// Attack the first --n images of this digit (default 7; with --limit: every digit).
-        #[arg(long, allow_hyphen_values = true)]
-        source: Option<i64>,
-        /// The target class (default 3; with --limit: untargeted unless given).
-        #[arg(long, allow_hyphen_values = true)]
-        target: Option<i64>,
-        /// How many source images.
-        #[arg(long, default_value_t = 20)]
-        n: usize,
-        /// Attack the first N images of --split instead of --n images of --source.
-        #[arg(long)]
-        limit: Option<usize>,
-        /// train, hard or aligned.
-        #[arg(long, default_value = "hard")]
-        split: String,
-        #[arg(long, default_value = "attack-out")]
-        out: PathBuf,
-        #[arg(long, default_value = "auto")]
-        device: String,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        #[command(flatten)]
-        data: DataArgs,
-    },
+    Attack(AttackArgs),
     /// Draw one Grad-CAM overlay: the image and its CAM side by side.
     Gradcam {
         /// A model.safetensors written by `shortcut train` or `shortcut study`.
@@ -407,33 +371,7 @@ fn run(cli: Cli) -> Result<()> {
             ));
             Ok(())
         }
-        Command::Attack {
-            checkpoint,
-            method,
-            eps,
-            source,
-            target,
-            n,
-            limit,
-            split,
-            out,
-            device,
-            seed,
-            data,
-        } => attack(AttackArgs {
-            checkpoint,
-            method,
-            eps,
-            source,
-            target,
-            n,
-            limit,
-            split,
-            out,
-            device,
-            seed,
-            data,
-        }),
+        Command::Attack(args) => attack(args),
         Command::Gradcam {
             checkpoint: path,
             split,
@@ -564,19 +502,43 @@ fn load_checkpoint(path: &Path, device: Device) -> Result<LoadedModel> {
     Ok(loaded)
 }
 
-/// `shortcut attack`'s arguments.
+/// `shortcut attack CHECKPOINT`: which images, which attack, which ε.
+#[derive(clap::Args)]
 struct AttackArgs {
+    /// A model.safetensors written by `shortcut train` or `shortcut study`.
     checkpoint: PathBuf,
+    /// fgsm, pgd (α = ε/10, 40 steps) or colour (repaint the stroke; no ε).
+    #[arg(long, default_value = "pgd")]
     method: String,
+    /// Comma-separated ε values in [0, 1].
+    #[arg(
+        long,
+        default_value = "0.01,0.02,0.03,0.05,0.07,0.1",
+        allow_hyphen_values = true
+    )]
     eps: String,
+    /// Attack the first --n images of this digit (default 7; with --limit: every digit).
+    #[arg(long, allow_hyphen_values = true)]
     source: Option<i64>,
+    /// The target class (default 3; with --limit: untargeted unless given).
+    #[arg(long, allow_hyphen_values = true)]
     target: Option<i64>,
+    /// How many source images.
+    #[arg(long, default_value_t = 20)]
     n: usize,
+    /// Attack the first N images of --split instead of --n images of --source.
+    #[arg(long)]
     limit: Option<usize>,
+    /// train, hard or aligned.
+    #[arg(long, default_value = "hard")]
     split: String,
+    #[arg(long, default_value = "attack-out")]
     out: PathBuf,
+    #[arg(long, default_value = "auto")]
     device: String,
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    #[command(flatten)]
     data: DataArgs,
 }
 

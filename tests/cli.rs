@@ -471,26 +471,31 @@ fn cuda_without_a_usable_gpu_is_one_clear_error_and_auto_falls_back() {
     assert!(out.contains("cuda: "), "the CUDA line is missing: {out}");
 }
 
-#[test]
-fn explain_and_gradcam_run_on_a_checkpoint_and_refuse_bad_requests() {
-    let dir = tempfile::tempdir().unwrap();
+/// Train `model` for one epoch on 600 samples into `run`; returns its checkpoint.
+fn train_one_epoch(model: &str, run: &Path) -> PathBuf {
     let data = shared();
-    let d = data.to_str().unwrap();
-    let run = dir.path().join("att");
     let o = shortcut(&[
         "train",
-        "attention",
+        model,
         "--epochs",
         "1",
         "--limit",
         "600",
         "--data-dir",
-        d,
+        data.to_str().unwrap(),
         "--out",
         run.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{:?}", text(&o));
-    let ckpt = run.join("model.safetensors");
+    run.join("model.safetensors")
+}
+
+#[test]
+fn explain_and_gradcam_run_on_a_checkpoint_and_refuse_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared();
+    let d = data.to_str().unwrap();
+    let ckpt = train_one_epoch("attention", &dir.path().join("att"));
     let c = ckpt.to_str().unwrap();
 
     let out = dir.path().join("explain");
@@ -594,21 +599,7 @@ fn attack_runs_each_method_and_refuses_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
     let data = shared();
     let d = data.to_str().unwrap();
-    let run = dir.path().join("lazy");
-    let o = shortcut(&[
-        "train",
-        "lazy",
-        "--epochs",
-        "1",
-        "--limit",
-        "600",
-        "--data-dir",
-        d,
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", text(&o));
-    let ckpt = run.join("model.safetensors");
+    let ckpt = train_one_epoch("lazy", &dir.path().join("lazy"));
     let c = ckpt.to_str().unwrap();
     let out = dir.path().join("atk");
     let o_ = out.to_str().unwrap();

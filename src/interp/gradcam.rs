@@ -18,7 +18,7 @@
 //! image its own gradient in one backward (images do not interact). Both hooks are removed
 //! before [`grad_cam`] returns.
 
-use super::stats::spearman;
+use super::stats::{argmax, spearman};
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
 use crate::nn::{freeze, get_submodule, named_modules, Module};
@@ -43,19 +43,6 @@ impl CamBatch {
     pub fn predicted(&self) -> Vec<usize> {
         self.probs.iter().map(|p| argmax(p)).collect()
     }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
 }
 
 /// Grad-CAM of `x` ([N, 3, 28, 28]) for class `classes[b]` of image b, at the conv layer named

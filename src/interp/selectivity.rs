@@ -17,7 +17,7 @@
 //! weakly, else polysemantic.
 
 use super::capture;
-use super::stats::{mean, median, normalized_entropy, percentile, spearman};
+use super::stats::{argmax, mean, median, normalized_entropy, percentile, spearman};
 use crate::device::Device;
 use crate::error::Result;
 use crate::nn::Module;
@@ -150,18 +150,7 @@ impl UnitSelectivity {
         let csis: Vec<f32> = responses.iter().map(|r| csi(r)).collect();
         let c64: Vec<f64> = csis.iter().map(|&c| c as f64).collect();
         let p75 = percentile(&c64, 75.0);
-        let favourite: Vec<usize> = responses
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .fold(
-                        (0, f32::NEG_INFINITY),
-                        |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                    )
-                    .0
-            })
-            .collect();
+        let favourite: Vec<usize> = responses.iter().map(|r| argmax(r)).collect();
         let mut counts = vec![0usize; colors.len()];
         for &f in &favourite {
             counts[f] += 1;

@@ -1,6 +1,20 @@
 //! The small statistics the interpretability measures share: ranks, Pearson and Spearman
 //! correlation, normalized entropy, mean and standard deviation.
 
+/// Index of the largest value (the first one on ties; 0 for an empty slice).
+pub fn argmax(v: &[f32]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv {
+                (i, x)
+            } else {
+                (bi, bv)
+            }
+        })
+        .0
+}
+
 /// Ranks 1..=n of `v` (ties get the mean of their ranks, as `scipy.stats.rankdata`).
 pub fn ranks(v: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..v.len()).collect();

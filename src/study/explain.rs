@@ -2,7 +2,7 @@
 //! `explain.html` (every figure inline), `explain.json` (every number) and the PNGs under
 //! `task2/` and `task3/`.
 
-use super::report::esc;
+use super::report::{esc, page_head};
 use super::task2::{self, Task2};
 use super::task3::{self, Task3, Task3Config};
 use crate::data::BiasedMnist;
@@ -77,13 +77,9 @@ pub fn explain(
     };
     crate::files::write_json(&out.join("explain.json"), &e)?;
     let mut h = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{m}: Tasks 2 and 3</title>\
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}\
-th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:.5em}}\
-img{{max-width:100%;border:1px solid #ddd}}.note{{color:#555;font-size:.95em}}</style></head><body>\
-<h1>{m}: what it learned and where it looks</h1><p class=\"note\">Checkpoint <code>{c}</code>; {q}; {s:.0} s. \
+        "{head}<h1>{m}: what it learned and where it looks</h1><p class=\"note\">Checkpoint <code>{c}</code>; {q}; {s:.0} s. \
 Numbers: <a href=\"explain.json\">explain.json</a>.</p>",
+        head = page_head(&format!("{}: Tasks 2 and 3", kind.name())),
         m = kind.name(),
         c = esc(&e.checkpoint),
         q = if quick { "quick settings (a tenth of the optimization steps, fewer images)" } else { "the SPEC's settings" },

@@ -144,6 +144,22 @@ pub struct Task1Summary {
     pub reference_hard_acc: f64,
 }
 
+/// The settings of a plain cross-entropy run of `kind` (Task 1's LazyCNN, the attention CNN):
+/// the profile's epochs or the SPEC's for the model.
+fn plain_config(cfg: &StudyConfig, kind: ModelKind, seed: u64) -> crate::train::TrainConfig {
+    crate::train::TrainConfig {
+        epochs: cfg
+            .epochs
+            .unwrap_or_else(|| crate::train::Method::Plain.default_epochs(kind)),
+        batch: cfg.batch,
+        lr: cfg.lr,
+        seed,
+        limit: cfg.limit,
+        device: cfg.device,
+        progress: cfg.progress,
+    }
+}
+
 /// Run every task that exists and write the report into `out`.
 pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Result<StudyResults> {
     let start = std::time::Instant::now();
@@ -171,17 +187,7 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
     for &seed in &cfg.seeds {
         log(&format!("  LazyCNN, seed {seed}"));
         let data = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
-        let tc = crate::train::TrainConfig {
-            epochs: cfg
-                .epochs
-                .unwrap_or_else(|| crate::train::Method::Plain.default_epochs(ModelKind::Lazy)),
-            batch: cfg.batch,
-            lr: cfg.lr,
-            seed,
-            limit: cfg.limit,
-            device: cfg.device,
-            progress: cfg.progress,
-        };
+        let tc = plain_config(cfg, ModelKind::Lazy, seed);
         let folder = format!("task1/seed-{seed}");
         let (run, model) = task1::run(&data, &tc, &out.join(&folder), &mut |s| {
             log(&format!("    {s}"))
@@ -225,17 +231,7 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
     ));
     log("  the attention CNN");
     let attention_folder = format!("task2/attention-seed-{seed}");
-    let tc = crate::train::TrainConfig {
-        epochs: cfg
-            .epochs
-            .unwrap_or_else(|| crate::train::Method::Plain.default_epochs(ModelKind::Attention)),
-        batch: cfg.batch,
-        lr: cfg.lr,
-        seed,
-        limit: cfg.limit,
-        device: cfg.device,
-        progress: cfg.progress,
-    };
+    let tc = plain_config(cfg, ModelKind::Attention, seed);
     let plan = crate::train::run_folder::RunPlan {
         kind: ModelKind::Attention,
         method: &crate::train::Method::Plain,

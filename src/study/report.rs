@@ -27,20 +27,29 @@ pub(crate) fn pm((m, s): (f64, f64)) -> String {
     format!("{m:.1} ± {s:.1} %")
 }
 
+/// The start of a report page: doctype, title and the one style sheet every page shares,
+/// up to the opened `<body>`.
+pub fn page_head(title: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}\
+th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:.5em}}\
+img{{max-width:100%;border:1px solid #ddd}}.note{{color:#555;font-size:.95em}}code{{background:#f3f3f3;padding:0 3px}}</style></head><body>",
+        esc(title)
+    )
+}
+
 /// Build and write `out/index.html`.
 pub fn write_index(r: &StudyResults, out: &Path) -> Result<()> {
     let mut h = String::new();
     let c = &r.config;
     let _ = write!(
         h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shortcut learning on Biased MNIST</title>\
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}\
-th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:.5em}}\
-img{{max-width:100%;border:1px solid #ddd}}.note{{color:#555;font-size:.95em}}code{{background:#f3f3f3;padding:0 3px}}</style></head><body>\
-<h1>Shortcut learning on Biased MNIST</h1>\
+        "{}<h1>Shortcut learning on Biased MNIST</h1>\
 <p class=\"note\">Profile <b>{:?}</b> on <b>{}</b>; seeds {:?}; {}; batch {}; Adam lr {}; bias {}; {}. \
 Ran in {:.0} s. Numbers: <a href=\"results.json\">results.json</a>.</p>",
+        page_head("Shortcut learning on Biased MNIST"),
         c.profile,
         c.device,
         c.seeds,

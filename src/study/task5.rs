@@ -56,18 +56,16 @@ impl Task5Config {
         bisection_iters: 6,
         eps_max: 0.3,
         transfer_eps: 0.05,
-        colour: ColourAttack {
-            steps: 100,
-            lr: 0.05,
-        },
+        colour: ColourAttack::DEFAULT,
     };
     pub const QUICK: Task5Config = Task5Config {
         curve_images: 100,
         curve_steps: 5,
         bisection_iters: 3,
+        // 20 Adam steps of 0.05 still cross the whole [0, 1] colour range once.
         colour: ColourAttack {
             steps: 20,
-            lr: 0.05,
+            ..ColourAttack::DEFAULT
         },
         ..Task5Config::DEFAULT
     };
@@ -175,32 +173,38 @@ fn first_of(data: &BiasedMnist, digit: usize, n: usize, limit: usize) -> Result<
     Ok(idx)
 }
 
-/// Run `f` over chunks of a batch and concatenate (bounded memory for 1,000 images).
+/// Images per chunk of the many-image analyses (bounds memory: ShapeCNN's activations and
+/// their gradients for 250 images take a few hundred MB).
+const CHUNK: usize = 250;
+
+/// Run `f` on the ranges of `n` images, `CHUNK` at a time, and concatenate the results.
+fn in_chunks<T>(
+    n: usize,
+    mut f: impl FnMut(std::ops::Range<usize>) -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(CHUNK) {
+        out.extend(f(start..(start + CHUNK).min(n))?);
+    }
+    Ok(out)
+}
+
+/// Run an attack `f` on chunks of a batch and put the adversarial images back together.
 fn chunked(
     x: &Tensor,
     labels: &[usize],
     f: &dyn Fn(&Tensor, &[usize]) -> Result<Tensor>,
 ) -> Result<Tensor> {
-    let n = x.dim(0);
-    let mut parts = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let len = 250.min(n - start);
-        parts.push(f(&x.slice(0, start, len)?, &labels[start..start + len])?);
-        start += len;
-    }
+    let parts = in_chunks(x.dim(0), |r| {
+        Ok(vec![f(&x.slice(0, r.start, r.len())?, &labels[r])?])
+    })?;
     Tensor::cat(&parts, 0)
 }
 
 fn probs_chunked(model: &dyn Module, x: &Tensor) -> Result<Vec<Vec<f32>>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < x.dim(0) {
-        let len = 250.min(x.dim(0) - start);
-        out.extend(probabilities(model, &x.slice(0, start, len)?)?);
-        start += len;
-    }
-    Ok(out)
+    in_chunks(x.dim(0), |r| {
+        probabilities(model, &x.slice(0, r.start, r.len())?)
+    })
 }
 
 fn rate(v: &[bool]) -> f64 {
@@ -268,7 +272,7 @@ pub fn run(
         let clean = probabilities(model, &xs)?;
         let already_target = clean
             .iter()
-            .filter(|p| crate::interp::attack::argmax(p) == cfg.target)
+            .filter(|p| crate::interp::stats::argmax(p) == cfg.target)
             .count();
         let mut rows = Vec::new();
         let mut strip_adv = None;
@@ -337,23 +341,16 @@ pub fn run(
                 transfer_sets.push(adv_u);
             }
         }
-        let minimal = {
-            let mut all = Vec::new();
-            let mut s = 0;
-            while s < xc.dim(0) {
-                let len = 250.min(xc.dim(0) - s);
-                all.extend(minimal_eps(
-                    model,
-                    &xc.slice(0, s, len)?,
-                    &yc[s..s + len],
-                    steps,
-                    cfg.bisection_iters,
-                    cfg.eps_max,
-                )?);
-                s += len;
-            }
-            all
-        };
+        let minimal = in_chunks(xc.dim(0), |r| {
+            minimal_eps(
+                model,
+                &xc.slice(0, r.start, r.len())?,
+                &yc[r],
+                steps,
+                cfg.bisection_iters,
+                cfg.eps_max,
+            )
+        })?;
         let survive = minimal.iter().filter(|m| m.is_none()).count();
         let median_of = |v: Vec<f32>| -> Option<f32> {
             let mut s = v;
@@ -385,30 +382,21 @@ pub fn run(
             Goal::Targeted,
             THRESHOLD,
         ));
-        let mut hits = 0;
-        let mut s = 0;
-        while s < curve_idx.len() {
-            let len = 250.min(curve_idx.len() - s);
-            let r = colour_attack(
+        let hit = in_chunks(curve_idx.len(), |r| {
+            let (s, len) = (r.start, r.len());
+            let painted = colour_attack(
                 model,
                 &gray_c.slice(0, s, len)?,
                 &bg_c.slice(0, s, len)?,
-                &own_c[s..s + len],
-                &tc[s..s + len],
+                &own_c[r.clone()],
+                &tc[r.clone()],
                 Goal::Targeted,
                 cfg.colour,
             )?;
-            hits += successes(
-                &probabilities(model, &r.images)?,
-                &tc[s..s + len],
-                Goal::Targeted,
-                THRESHOLD,
-            )
-            .iter()
-            .filter(|&&h| h)
-            .count();
-            s += len;
-        }
+            let p = probabilities(model, &painted.images)?;
+            Ok(successes(&p, &tc[r], Goal::Targeted, THRESHOLD))
+        })?;
+        let hits = hit.iter().filter(|&&h| h).count();
         results.push(ModelAttacks {
             model: label.clone(),
             already_target,
@@ -579,8 +567,8 @@ fn draw_strips(strips: &[Strip], xs: &Tensor, out: &Path) -> Result<Vec<(PathBuf
                 .map(|(a, c)| 0.5 + 10.0 * (a - c))
                 .collect();
             tiles.extend([clean_imgs[b].clone(), pert, adv_imgs[b].clone()]);
-            let pc = crate::interp::attack::argmax(&clean[b]);
-            let pa = crate::interp::attack::argmax(&pp[b]);
+            let pc = crate::interp::stats::argmax(&clean[b]);
+            let pa = crate::interp::stats::argmax(&pp[b]);
             labels.push(format!(
                 "{pc} ({:.2}) → {pa} ({:.2})",
                 clean[b][pc], pp[b][pa]
@@ -949,7 +937,7 @@ pub fn attack_checkpoint(
     let already_target = match spec.target {
         Some(t) => clean
             .iter()
-            .filter(|p| crate::interp::attack::argmax(p) == t)
+            .filter(|p| crate::interp::stats::argmax(p) == t)
             .count(),
         None => 0,
     };
