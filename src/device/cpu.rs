@@ -95,9 +95,25 @@ const MIN_POOLED_LEN: usize = 4096;
 /// At most this many bytes wait in the pool; beyond that, freed buffers go back to the system.
 const POOL_MAX_BYTES: usize = 1 << 30;
 
+/// Freed buffers by length, and for each length how many buffers [`take`] had to allocate
+/// afresh — the most of that length ever needed at once through the pool. A freed buffer is
+/// kept only while fewer than that many wait: buffers of a length that no kernel takes from
+/// the pool (made elsewhere, with `vec!` or `collect`) go straight back to the system, so they
+/// cannot fill the pool (a sparse-autoencoder run once held 1 GB of them).
 struct Pool {
     by_len: HashMap<usize, Vec<Vec<f32>>>,
+    fresh: HashMap<usize, usize>,
     bytes: usize,
+}
+
+fn with_pool<T>(f: impl FnOnce(&mut Pool) -> T) -> Option<T> {
+    let mut g = POOL.lock().ok()?;
+    let pool = g.get_or_insert_with(|| Pool {
+        by_len: HashMap::new(),
+        fresh: HashMap::new(),
+        bytes: 0,
+    });
+    Some(f(pool))
 }
 
 static POOL: Mutex<Option<Pool>> = Mutex::new(None);
@@ -109,12 +125,17 @@ static POOL: Mutex<Option<Pool>> = Mutex::new(None);
 /// with NaN, so a kernel that forgets an element fails its tests.
 pub fn take(n: usize) -> Vec<f32> {
     if n >= MIN_POOLED_LEN {
-        let reused = POOL.lock().ok().and_then(|mut g| {
-            let pool = g.as_mut()?;
-            let v = pool.by_len.get_mut(&n)?.pop()?;
-            pool.bytes -= n * 4;
-            Some(v)
-        });
+        let reused = with_pool(|pool| match pool.by_len.get_mut(&n).and_then(Vec::pop) {
+            Some(v) => {
+                pool.bytes -= n * 4;
+                Some(v)
+            }
+            None => {
+                *pool.fresh.entry(n).or_default() += 1;
+                None
+            }
+        })
+        .flatten();
         if let Some(mut v) = reused {
             if cfg!(debug_assertions) {
                 v.fill(f32::NAN);
@@ -138,16 +159,14 @@ pub fn give(v: Vec<f32>) {
     if n < MIN_POOLED_LEN || v.capacity() != n {
         return;
     }
-    if let Ok(mut g) = POOL.lock() {
-        let pool = g.get_or_insert_with(|| Pool {
-            by_len: HashMap::new(),
-            bytes: 0,
-        });
-        if pool.bytes + n * 4 <= POOL_MAX_BYTES {
+    with_pool(|pool| {
+        let wanted = pool.fresh.get(&n).copied().unwrap_or(0);
+        let waiting = pool.by_len.get(&n).map_or(0, Vec::len);
+        if waiting < wanted && pool.bytes + n * 4 <= POOL_MAX_BYTES {
             pool.bytes += n * 4;
             pool.by_len.entry(n).or_default().push(v);
         }
-    }
+    });
 }
 
 /// Bytes currently waiting in the pool (for tests and diagnostics).
@@ -199,5 +218,35 @@ impl std::ops::Deref for CpuBuffer {
 impl std::ops::DerefMut for CpuBuffer {
     fn deref_mut(&mut self) -> &mut [f32] {
         &mut self.0
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    fn waiting(n: usize) -> usize {
+        with_pool(|p| p.by_len.get(&n).map_or(0, Vec::len)).unwrap_or(0)
+    }
+
+    #[test]
+    fn the_pool_keeps_only_lengths_it_hands_out_and_no_more_than_were_needed_at_once() {
+        // Lengths no other test uses (the pool is process-wide).
+        let (taken, foreign) = (MIN_POOLED_LEN + 7919, MIN_POOLED_LEN + 7927);
+        give(vec![0.0; foreign]);
+        assert_eq!(
+            waiting(foreign),
+            0,
+            "a length never taken must not be pooled"
+        );
+        let (a, b) = (take(taken), take(taken));
+        give(a);
+        give(b);
+        assert_eq!(waiting(taken), 2);
+        give(vec![0.0; taken]); // a third one, made elsewhere: two were ever needed at once
+        assert_eq!(waiting(taken), 2);
+        let c = take(taken);
+        assert_eq!(waiting(taken), 1, "take reuses a waiting buffer");
+        give(c);
     }
 }
