@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the study (Tasks 0–5 today) and write a report folder with index.html.
+    /// Run the study (Tasks 0–6) and write a report folder with index.html.
     Study {
         /// quick (smoke run: 2 epochs, 5,000 samples, one seed), default (the SPEC's settings,
         /// one seed) or full (three seeds and the method × architecture table).
@@ -92,6 +92,9 @@ enum Command {
     },
     /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json and a strip.
     Attack(AttackArgs),
+    /// Train a sparse autoencoder on a checkpoint's hidden layer (SPEC Task 6) and measure it:
+    /// writes sae.safetensors, sae.json, sae.html, the digit/colour tables and figures.
+    Sae(SaeArgs),
     /// Draw one Grad-CAM overlay: the image and its CAM side by side.
     Gradcam {
         /// A model.safetensors written by `shortcut train` or `shortcut study`.
@@ -372,6 +375,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Attack(args) => attack(args),
+        Command::Sae(args) => sae(args),
         Command::Gradcam {
             checkpoint: path,
             split,
@@ -540,6 +544,140 @@ struct AttackArgs {
     seed: u64,
     #[command(flatten)]
     data: DataArgs,
+}
+
+/// `shortcut sae CHECKPOINT`: the SAE's settings (SPEC's by default).
+#[derive(clap::Args)]
+struct SaeArgs {
+    /// A model.safetensors written by `shortcut train` or `shortcut study`.
+    checkpoint: PathBuf,
+    /// The L1 penalty's form: mean (over batch and features; reproduces the report) or sum
+    /// (over features, mean over the batch).
+    #[arg(long, default_value = "mean")]
+    l1: String,
+    /// relu (L1-penalized) or topk (keep the k largest pre-activations; needs --k).
+    #[arg(long, default_value = "relu")]
+    kind: String,
+    #[arg(long, allow_hyphen_values = true)]
+    k: Option<i64>,
+    /// λ of the L1 penalty.
+    #[arg(long, default_value_t = 5e-4, allow_hyphen_values = true)]
+    lambda: f32,
+    /// Weight each feature's |h| by its decoder column's norm.
+    #[arg(long)]
+    decoder_norm: bool,
+    /// Dictionary size (default: 4× the layer's width).
+    #[arg(long)]
+    width: Option<usize>,
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    /// The layer, by dotted name (default: LazyCNN classifier.2, ShapeCNN pool, AttentionCNN attention).
+    #[arg(long)]
+    layer: Option<String>,
+    /// Measure this saved SAE (sae.safetensors) instead of training one.
+    #[arg(long)]
+    load: Option<PathBuf>,
+    /// Use only the first N samples of each split.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Output folder (default: sae-<model>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// The data seed (colours and noise); also seeds the SAE's initialization and shuffles.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+/// The largest --epochs `shortcut sae` accepts (100 is SPEC's; a 60,000-sample epoch takes
+/// about a second on a CPU).
+const MAX_SAE_EPOCHS: usize = 100_000;
+
+/// `shortcut sae`: validate everything, then train (or load) and measure.
+fn sae(a: SaeArgs) -> Result<()> {
+    let device = Device::parse(&a.device)?;
+    let k = match a.k {
+        Some(k) if k < 1 => {
+            return Err(Error::Invalid(format!("--k {k}: k must be at least 1")));
+        }
+        Some(k) => Some(k as usize),
+        None => None,
+    };
+    let kind = shortcut::interp::sae::SaeKind::parse(&a.kind, k)?;
+    if a.epochs == 0 || a.epochs > MAX_SAE_EPOCHS {
+        return Err(Error::Invalid(format!(
+            "--epochs {}: must be between 1 and {MAX_SAE_EPOCHS}",
+            a.epochs
+        )));
+    }
+    if a.limit == Some(0) || a.width == Some(0) {
+        return Err(Error::Invalid(
+            "--limit and --width must be at least 1".into(),
+        ));
+    }
+    let config = shortcut::interp::sae::SaeConfig {
+        kind,
+        lambda: a.lambda,
+        l1: shortcut::interp::sae::L1Form::parse(&a.l1)?,
+        decoder_norm: a.decoder_norm,
+        epochs: a.epochs,
+        seed: a.seed,
+        ..shortcut::interp::sae::SaeConfig::SPEC
+    };
+    // λ and the rest now; k against the dictionary once the layer's width is known.
+    shortcut::interp::sae::SaeConfig {
+        kind: shortcut::interp::sae::SaeKind::Relu,
+        ..config
+    }
+    .validate(1)?;
+    let loaded = load_checkpoint(&a.checkpoint, device)?;
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("sae-{}", loaded.kind.slug())));
+    let d = load_data(&a.data, a.seed, 0.95, true)?;
+    let req = study::task6::SaeRequest {
+        layer: a.layer.as_deref(),
+        config,
+        width: a.width,
+        load: a.load.as_deref(),
+        limit: a.limit,
+    };
+    let r = study::task6::sae_checkpoint(
+        loaded.model.as_ref(),
+        loaded.kind,
+        loaded.kind.name(),
+        &req,
+        &d,
+        device,
+        &out,
+        &mut |s| say(s),
+    )?;
+    say(&format!(
+        "{} on {} ({}→{}): MSE {:.3e}, explained variance {:.2} % (SPEC's formula) / {:.2} %, L0 {:.1} ({:.1} %), {} dead; \
+spliced in: hard {:.1} % (clean {:.1} %), aligned {:.1} % (clean {:.1} %)",
+        r.label,
+        r.layer,
+        r.d_in,
+        r.config.width,
+        r.test.mse,
+        100.0 * r.test.explained_variance_spec,
+        100.0 * r.test.explained_variance,
+        r.test.l0,
+        100.0 * r.test.density,
+        r.test.dead,
+        r.spliced[0].sae.accuracy,
+        r.spliced[0].clean.accuracy,
+        r.spliced[1].sae.accuracy,
+        r.spliced[1].clean.accuracy,
+    ));
+    say(&format!(
+        "wrote {} and sae.json",
+        out.join("sae.html").display()
+    ));
+    Ok(())
 }
 
 fn parse_split(s: &str) -> Result<Split> {

@@ -23,6 +23,8 @@
 /// | 0, 1, 2 | colourization of the train, hard and aligned splits ([`crate::data::Split`] as u32) |
 /// | 3 | colour jitter of the train split (Task 4, colour consistency) |
 /// | 16 | model parameter initialization |
+/// | 17 | sparse-autoencoder initialization (Task 6) |
+/// | 131 072 + e | the shuffle of a sparse autoencoder's epoch e |
 /// | 65 536 + e | the shuffle of training epoch e |
 pub mod streams {
     /// Colourization of Biased MNIST: split s uses stream `COLORIZE + s` (s = 0, 1, 2).
@@ -33,6 +35,11 @@ pub mod streams {
     pub const INIT: u32 = 16;
     /// First stream of the per-epoch shuffles: epoch e uses `SHUFFLE + e`.
     pub const SHUFFLE: u32 = 1 << 16;
+    /// Initialization of a sparse autoencoder (its own stream, so an SAE and the model it
+    /// decomposes never share draws).
+    pub const SAE_INIT: u32 = 17;
+    /// First stream of a sparse autoencoder's per-epoch shuffles.
+    pub const SAE_SHUFFLE: u32 = 1 << 17;
 
     /// The stream of the shuffle of training epoch `epoch` (0-based).
     pub fn shuffle(epoch: usize) -> u32 {

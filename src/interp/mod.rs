@@ -12,6 +12,8 @@
 //! * [`attention`]: the attention CNN's own attention maps.
 //! * [`attack`]: FGSM, L∞ PGD (random starts, restarts, per-image ε), each image's minimal ε,
 //!   and the colour-only attack — all with the parameters frozen.
+//! * [`sae`]: sparse autoencoders on a hidden layer — training, the code's tables and scores,
+//!   and splicing the SAE (or an edited code) back into the model through a forward hook.
 //! * [`stats`]: ranks, Spearman, entropy, percentiles.
 
 pub mod attack;
@@ -20,5 +22,6 @@ pub mod capture;
 pub mod featviz;
 pub mod gradcam;
 pub mod poly;
+pub mod sae;
 pub mod selectivity;
 pub mod stats;

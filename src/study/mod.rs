@@ -1,7 +1,7 @@
 //! The study (SPEC Tasks 0–6), one file per task, plus the HTML report.
 //!
-//! [`run_study`] runs Tasks 0–5 (training Task 4's models before Tasks 2, 3 and 5 explain and
-//! attack them)
+//! [`run_study`] runs Tasks 0–6 (training Task 4's models before Tasks 2, 3, 5 and 6 explain,
+//! attack and decompose them)
 //! and writes one folder:
 //! `index.html` (every figure inline, our numbers next to the report's), `results.json`, and a
 //! sub-folder per task with its PNGs, metrics and checkpoints.
@@ -14,6 +14,7 @@ pub mod task2;
 pub mod task3;
 pub mod task4;
 pub mod task5;
+pub mod task6;
 
 use crate::data::BiasedMnist;
 use crate::device::Device;
@@ -122,6 +123,7 @@ pub struct StudyResults {
     pub task3: Vec<(String, task3::Task3)>,
     pub task4: task4::Task4,
     pub task5: task5::Task5,
+    pub task6: task6::Task6,
 }
 
 /// Task 2 on the lazy model of the first seed, and the attention CNN's training run.
@@ -313,6 +315,35 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
         log,
     )?;
 
+    log("Task 6: sparse autoencoders");
+    let t6cfg = if quick {
+        task6::Task6Config::QUICK
+    } else {
+        task6::Task6Config::DEFAULT
+    };
+    // The lazy model first (SPEC's main SAE), then method 1 (the report's robust model), then
+    // the ShapeCNNs (their pooled 128 channels).
+    let wanted = [
+        "plain — LazyCNN",
+        "consistency — LazyCNN",
+        "plain — ShapeCNN",
+        "consistency — ShapeCNN",
+    ];
+    let decomposed: Vec<(String, ModelKind, &dyn crate::nn::Module)> = wanted
+        .iter()
+        .filter_map(|w| trained.iter().find(|(l, _, _)| l == w))
+        .map(|(l, _, m)| (l.clone(), m.kind, m.model.as_ref()))
+        .collect();
+    let t6 = task6::run(
+        &decomposed,
+        &data,
+        t6cfg,
+        cfg.limit,
+        cfg.device,
+        &out.join("task6"),
+        log,
+    )?;
+
     let results = StudyResults {
         config: cfg.clone(),
         seconds: start.elapsed().as_secs_f64(),
@@ -326,6 +357,7 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
         task3: t3,
         task4: t4,
         task5: t5,
+        task6: t6,
     };
     write_json(&out.join("results.json"), &results)?;
     report::write_index(&results, out)?;

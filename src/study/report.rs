@@ -193,6 +193,7 @@ their concentration ratios on the same cases.</p>",
     h.push_str(&super::task3::section_html(&runs)?);
     h.push_str(&super::task4::section_html(&r.task4, c.seeds.len(), out)?);
     h.push_str(&super::task5::section_html(&r.task5)?);
+    h.push_str(&super::task6::section_html(&r.task6)?);
     h.push_str("</body></html>\n");
     super::write_atomic(&out.join("index.html"), h.as_bytes())
 }

@@ -39,6 +39,27 @@ pub fn count_correct(logits: &Tensor, y: &[usize]) -> Result<Tensor> {
     logits.argmax(1)?.eq_mask(&labels)?.sum_all()?.reshape([1])
 }
 
+/// The model's predicted class for each of the first `n` samples of `split` (painted at
+/// epoch 0, as every evaluation sees them).
+pub fn predict_split(
+    model: &dyn Module,
+    data: &BiasedMnist,
+    split: Split,
+    n: usize,
+    device: Device,
+) -> Result<Vec<usize>> {
+    let idx: Vec<usize> = (0..n.min(data.len(split))).collect();
+    let mut out = Vec::with_capacity(idx.len());
+    no_grad(|| -> Result<()> {
+        for chunk in idx.chunks(EVAL_BATCH) {
+            let (x, _) = data.batch(split, 0, chunk, Paint::DRAWN, device)?;
+            out.extend(predictions(&model.forward(&x)?)?);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// Accuracy (%) and the confusion matrix (`confusion[true][predicted]`, counts) on a split.
 #[derive(Clone, Debug, Serialize)]
 pub struct Evaluation {

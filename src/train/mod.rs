@@ -29,8 +29,8 @@ pub mod step;
 pub mod suppression;
 
 pub use eval::{
-    conflict_matrix, count_correct, evaluate, evaluate_painted, predictions, red1_probe, split_len,
-    Evaluation, Red1Probe,
+    conflict_matrix, count_correct, evaluate, evaluate_painted, predict_split, predictions,
+    red1_probe, split_len, Evaluation, Red1Probe,
 };
 pub use methods::Method;
 pub use run_folder::{train_run, RunRecord};
