@@ -9,7 +9,10 @@
 //!   an error naming the file; and since safetensors itself has no checksum, we store an FNV-1a
 //!   hash of each tensor's bytes in the metadata (`fnv1a64.<name>`) and verify it on load, so
 //!   flipped bits in the data are caught too. Files written elsewhere (without hashes) load fine.
-//!   Loading into a model checks every name and shape and names the tensor that is wrong.
+//!   Loading into a model checks every name and shape and names the tensor that is wrong. A
+//!   tensor holding NaN or ±∞ is refused, by name: no model should run on such weights.
+//! * **Reproducible**: the same tensors and metadata give the same bytes ([`serialize`] sorts
+//!   the header's keys).
 
 use crate::device::Device;
 use crate::dtype::DType;
@@ -17,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::nn::Module;
 use crate::tensor::Tensor;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -32,31 +34,67 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
-struct F32View {
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-impl safetensors::View for F32View {
-    fn dtype(&self) -> Dtype {
-        Dtype::F32
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
-    }
-    fn data_len(&self) -> usize {
-        self.bytes.len()
-    }
-}
-
 fn ck_err(path: &Path, msg: impl Into<String>) -> Error {
     Error::Checkpoint {
         path: path.display().to_string(),
         msg: msg.into(),
     }
+}
+
+/// The bytes of a safetensors file holding `tensors` (F32) and the metadata `extra` (plus
+/// `format = pt` and each tensor's FNV-1a hash).
+///
+/// Written here rather than by the `safetensors` crate, whose writer keeps the metadata in a
+/// `HashMap` and so puts its keys in a different order on every run: the same tensors must give
+/// the same bytes, so that two runs with one seed can be compared with `cmp`. The layout is the
+/// format's own: an 8-byte little-endian header length, the JSON header (keys sorted, padded
+/// with spaces to a multiple of 8 bytes), then the tensors' data in the order of their names.
+pub fn serialize(tensors: &[(String, Tensor)], extra: &[(String, String)]) -> Result<Vec<u8>> {
+    use serde_json::{json, Map, Value};
+    let mut named: Vec<(&str, Vec<u8>, Vec<usize>)> = Vec::with_capacity(tensors.len());
+    for (name, t) in tensors {
+        let bytes: Vec<u8> = t.to_vec()?.iter().flat_map(|v| v.to_le_bytes()).collect();
+        named.push((name.as_str(), bytes, t.dims().to_vec()));
+    }
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    if let Some(w) = named.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::Invalid(format!(
+            "two tensors are named '{}'",
+            w[0].0
+        )));
+    }
+    let mut meta = Map::new();
+    for (k, v) in extra {
+        meta.insert(k.clone(), Value::String(v.clone()));
+    }
+    meta.insert("format".into(), Value::String("pt".into()));
+    let mut header = Map::new();
+    let mut offset = 0usize;
+    for (name, bytes, shape) in &named {
+        meta.insert(
+            format!("fnv1a64.{name}"),
+            Value::String(format!("{:016x}", fnv1a64(bytes))),
+        );
+        header.insert(
+            name.to_string(),
+            json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + bytes.len()]}),
+        );
+        offset += bytes.len();
+    }
+    header.insert("__metadata__".into(), Value::Object(meta));
+    // serde_json's Map is ordered by key (no `preserve_order` feature): the header is canonical.
+    let mut head = serde_json::to_vec(&Value::Object(header))
+        .map_err(|e| Error::Invalid(format!("cannot serialize a checkpoint header: {e}")))?;
+    while head.len() % 8 != 0 {
+        head.push(b' ');
+    }
+    let mut buf = Vec::with_capacity(8 + head.len() + offset);
+    buf.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    buf.extend_from_slice(&head);
+    for (_, bytes, _) in &named {
+        buf.extend_from_slice(bytes);
+    }
+    Ok(buf)
 }
 
 /// Write named tensors to `path` atomically.
@@ -72,25 +110,7 @@ pub fn save_with_metadata(
     extra: &[(String, String)],
 ) -> Result<()> {
     let path = path.as_ref();
-    let mut views = Vec::with_capacity(tensors.len());
-    let mut meta: HashMap<String, String> = extra.iter().cloned().collect();
-    meta.insert("format".to_string(), "pt".to_string());
-    for (name, t) in tensors {
-        let bytes: Vec<u8> = t.to_vec()?.iter().flat_map(|v| v.to_le_bytes()).collect();
-        meta.insert(
-            format!("fnv1a64.{name}"),
-            format!("{:016x}", fnv1a64(&bytes)),
-        );
-        views.push((
-            name.clone(),
-            F32View {
-                shape: t.dims().to_vec(),
-                bytes,
-            },
-        ));
-    }
-    let buf = safetensors::serialize(views, &Some(meta))
-        .map_err(|e| ck_err(path, format!("cannot serialize: {e}")))?;
+    let buf = serialize(tensors, extra)?;
 
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -181,6 +201,16 @@ fn decode(
         }
     }
     let values = dtype.decode_le(data);
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(ck_err(
+            path,
+            format!(
+                "tensor '{name}' holds {} (element {i} of {}): a model with non-finite weights cannot be used",
+                values[i],
+                values.len()
+            ),
+        ));
+    }
     Tensor::from_vec(values, view.shape().to_vec(), device)
         .map_err(|e| ck_err(path, format!("tensor '{name}': {e}")))
 }

@@ -94,7 +94,8 @@ fn corrupted_header_or_data_is_an_error() {
     let good = std::fs::read(&path).unwrap();
 
     let mut bad_header = good.clone();
-    bad_header[10] = b'#';
+    bad_header[8] = b'#'; // the header's opening brace
+    assert_eq!(good[8], b'{');
     std::fs::write(&path, &bad_header).unwrap();
     assert!(load(&path, Device::Cpu).is_err());
 
@@ -155,4 +156,55 @@ fn missing_file_is_an_error() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn the_same_tensors_and_metadata_give_the_same_bytes_in_any_order() {
+    let m = model(3, 5);
+    let mut named = m.state_dict();
+    let meta = |order: &[usize]| -> Vec<(String, String)> {
+        let kv = [
+            ("shortcut.a", "1"),
+            ("shortcut.b", "2"),
+            ("shortcut.c", "{\"x\": 3}"),
+        ];
+        order
+            .iter()
+            .map(|&i| (kv[i].0.to_string(), kv[i].1.to_string()))
+            .collect()
+    };
+    let a = shortcut::checkpoint::serialize(&named, &meta(&[0, 1, 2])).unwrap();
+    named.reverse();
+    let b = shortcut::checkpoint::serialize(&named, &meta(&[2, 0, 1])).unwrap();
+    assert_eq!(a, b);
+    // Many saves of one model (the crate's HashMap writer varied here) are byte-identical.
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.safetensors");
+    shortcut::checkpoint::save_with_metadata(&first, &m.state_dict(), &meta(&[0, 1, 2])).unwrap();
+    let bytes = std::fs::read(&first).unwrap();
+    for i in 0..8 {
+        let p = dir.path().join(format!("again-{i}.safetensors"));
+        shortcut::checkpoint::save_with_metadata(&p, &m.state_dict(), &meta(&[0, 1, 2])).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), bytes);
+    }
+    // And the safetensors crate (what PyTorch's loader mirrors) reads it back.
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensors().len(), m.state_dict().len());
+}
+
+#[test]
+fn a_checkpoint_with_nan_or_inf_weights_is_refused_naming_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let path = dir.path().join("bad.safetensors");
+        let mut v = vec![0.5f32; 12];
+        v[7] = bad;
+        let t = shortcut::Tensor::from_vec(v, [3, 4], Device::Cpu).unwrap();
+        save(&path, &[("classifier.weight".to_string(), t)]).unwrap();
+        let err = load(&path, Device::Cpu).err().unwrap().to_string();
+        assert!(
+            err.contains("tensor 'classifier.weight' holds") && err.contains("element 7"),
+            "{err}"
+        );
+    }
 }
