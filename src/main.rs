@@ -551,18 +551,18 @@ struct AttackArgs {
 struct SaeArgs {
     /// A model.safetensors written by `shortcut train` or `shortcut study`.
     checkpoint: PathBuf,
-    /// The L1 penalty's form: mean (over batch and features; reproduces the report) or sum
-    /// (over features, mean over the batch).
-    #[arg(long, default_value = "mean")]
-    l1: String,
+    /// The L1 penalty's form: mean (over batch and features; reproduces the report; the
+    /// default) or sum (over features, mean over the batch).
+    #[arg(long)]
+    l1: Option<String>,
     /// relu (L1-penalized) or topk (keep the k largest pre-activations; needs --k).
     #[arg(long, default_value = "relu")]
     kind: String,
     #[arg(long, allow_hyphen_values = true)]
     k: Option<i64>,
-    /// λ of the L1 penalty.
-    #[arg(long, default_value_t = 5e-4, allow_hyphen_values = true)]
-    lambda: f32,
+    /// λ of the L1 penalty (default 5e-4).
+    #[arg(long, allow_hyphen_values = true)]
+    lambda: Option<f32>,
     /// Weight each feature's |h| by its decoder column's norm.
     #[arg(long)]
     decoder_norm: bool,
@@ -607,6 +607,14 @@ fn sae(a: SaeArgs) -> Result<()> {
         None => None,
     };
     let kind = shortcut::interp::sae::SaeKind::parse(&a.kind, k)?;
+    if matches!(kind, shortcut::interp::sae::SaeKind::TopK(_))
+        && (a.lambda.is_some() || a.l1.is_some() || a.decoder_norm)
+    {
+        return Err(Error::Invalid(
+            "--lambda, --l1 and --decoder-norm shape the L1 penalty, which a TopK SAE has none of (k sets its sparsity)"
+                .into(),
+        ));
+    }
     if a.epochs == 0 || a.epochs > MAX_SAE_EPOCHS {
         return Err(Error::Invalid(format!(
             "--epochs {}: must be between 1 and {MAX_SAE_EPOCHS}",
@@ -620,8 +628,10 @@ fn sae(a: SaeArgs) -> Result<()> {
     }
     let config = shortcut::interp::sae::SaeConfig {
         kind,
-        lambda: a.lambda,
-        l1: shortcut::interp::sae::L1Form::parse(&a.l1)?,
+        lambda: a
+            .lambda
+            .unwrap_or(shortcut::interp::sae::SaeConfig::SPEC.lambda),
+        l1: shortcut::interp::sae::L1Form::parse(a.l1.as_deref().unwrap_or("mean"))?,
         decoder_norm: a.decoder_norm,
         epochs: a.epochs,
         seed: a.seed,
@@ -656,8 +666,7 @@ fn sae(a: SaeArgs) -> Result<()> {
         &mut |s| say(s),
     )?;
     say(&format!(
-        "{} on {} ({}→{}): MSE {:.3e}, explained variance {:.2} % (SPEC's formula) / {:.2} %, L0 {:.1} ({:.1} %), {} dead; \
-spliced in: hard {:.1} % (clean {:.1} %), aligned {:.1} % (clean {:.1} %)",
+        "{} on {} ({}→{}): MSE {:.3e}, explained variance {:.2} % (SPEC's formula) / {:.2} %, L0 {:.1} ({:.1} %), {} dead",
         r.label,
         r.layer,
         r.d_in,
@@ -668,11 +677,13 @@ spliced in: hard {:.1} % (clean {:.1} %), aligned {:.1} % (clean {:.1} %)",
         r.test.l0,
         100.0 * r.test.density,
         r.test.dead,
-        r.spliced[0].sae.accuracy,
-        r.spliced[0].clean.accuracy,
-        r.spliced[1].sae.accuracy,
-        r.spliced[1].clean.accuracy,
     ));
+    for s in &r.spliced {
+        say(&format!(
+            "spliced in, {}: {:.1} % (clean {:.1} %, zero-ablated {:.1} %)",
+            s.split, s.sae.accuracy, s.clean.accuracy, s.zero_ablation.accuracy
+        ));
+    }
     say(&format!(
         "wrote {} and sae.json",
         out.join("sae.html").display()

@@ -24,6 +24,7 @@
 /// | 3 | colour jitter of the train split (Task 4, colour consistency) |
 /// | 16 | model parameter initialization |
 /// | 17 | sparse-autoencoder initialization (Task 6) |
+/// | 18 | the random control features of Task 6's colour-only intervention |
 /// | 131 072 + e | the shuffle of a sparse autoencoder's epoch e |
 /// | 65 536 + e | the shuffle of training epoch e |
 pub mod streams {
@@ -38,6 +39,8 @@ pub mod streams {
     /// Initialization of a sparse autoencoder (its own stream, so an SAE and the model it
     /// decomposes never share draws).
     pub const SAE_INIT: u32 = 17;
+    /// The random features of Task 6's control intervention.
+    pub const SAE_CONTROL: u32 = 18;
     /// First stream of a sparse autoencoder's per-epoch shuffles.
     pub const SAE_SHUFFLE: u32 = 1 << 17;
 

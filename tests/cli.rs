@@ -167,6 +167,27 @@ fn study_quick_writes_an_html_report_and_results() {
             .is_file());
     }
     assert!(out.join("task0/samples_train.png").is_file());
+    // Task 6: SPEC's SAE on the lazy model, method 1 and ShapeCNN; the variants on the lazy one.
+    assert!(html.contains("Task 6") && html.contains("0.000298") && html.contains("Spliced-in"));
+    let main: Vec<&str> = r["task6"]["main"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        main,
+        [
+            "plain — LazyCNN",
+            "consistency — LazyCNN",
+            "plain — ShapeCNN"
+        ]
+    );
+    assert_eq!(r["task6"]["main"][2]["config"]["width"], 512);
+    assert_eq!(r["task6"]["variants"].as_array().unwrap().len(), 3);
+    assert!(out
+        .join("task6/plain-lazycnn/spec/sae.safetensors")
+        .is_file());
 }
 
 #[test]
@@ -668,5 +689,109 @@ fn attack_runs_each_method_and_refuses_bad_requests() {
     assert_user_error(
         &atk(&["--method", "colour", "--split", "train"]),
         "use --split hard",
+    );
+}
+
+#[test]
+fn sae_trains_measures_reloads_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared();
+    let d = data.to_str().unwrap();
+    let lazy = train_one_epoch("lazy", &dir.path().join("lazy"));
+    let l = lazy.to_str().unwrap();
+    let out = dir.path().join("sae");
+    let o_ = out.to_str().unwrap();
+    let sae = |ckpt: &str, extra: &[&str]| {
+        let mut args = vec!["sae", ckpt, "--data-dir", d, "--out", o_, "--limit", "400"];
+        args.extend_from_slice(extra);
+        shortcut(&args)
+    };
+
+    let o = sae(l, &["--epochs", "2"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    for f in [
+        "sae.safetensors",
+        "sae.html",
+        "digit_table.csv",
+        "colour_table.csv",
+        "loss.png",
+        "digits_top50.png",
+        "colours_top50.png",
+    ] {
+        assert!(std::fs::metadata(out.join(f)).unwrap().len() > 100, "{f}");
+    }
+    let j = read_json(&out.join("sae.json"));
+    assert_eq!(j["layer"], "classifier.2");
+    assert_eq!(j["config"]["width"], 256);
+    assert_eq!(j["digit_table"].as_array().unwrap().len(), 10);
+    assert_eq!(j["train"]["loss"].as_array().unwrap().len(), 2);
+    assert_eq!(j["interventions"].as_array().unwrap().len(), 2);
+    let csv = std::fs::read_to_string(out.join("digit_table.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 11, "a header and ten digits");
+    // SPEC's interventions edit each digit's top feature; the page shows the measured numbers.
+    let i = &j["interventions"];
+    assert_eq!(
+        (i[0]["digit"].as_u64(), i[0]["factor"].as_f64()),
+        (Some(0), Some(3.0))
+    );
+    assert_eq!(
+        (i[1]["digit"].as_u64(), i[1]["factor"].as_f64()),
+        (Some(3), Some(0.0))
+    );
+    assert_eq!(i[0]["feature"], j["top5"][0][0][0]);
+    let html = std::fs::read_to_string(out.join("sae.html")).unwrap();
+    let mse = format!("{:.2e}", j["test"]["mse"].as_f64().unwrap());
+    assert!(html.contains(&mse), "the page lacks the MSE {mse}");
+
+    // The saved SAE measures again without training; a TopK SAE trains too.
+    let saved = dir.path().join("saved.safetensors");
+    std::fs::copy(out.join("sae.safetensors"), &saved).unwrap();
+    let s = saved.to_str().unwrap();
+    let o = sae(l, &["--load", s]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let again = read_json(&out.join("sae.json"));
+    assert_eq!(again["test"]["mse"], j["test"]["mse"]);
+    assert_eq!(
+        again["config"], j["config"],
+        "a loaded SAE reports the settings it was trained with"
+    );
+    let o = sae(l, &["--epochs", "1", "--kind", "topk", "--k", "8"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        read_json(&out.join("sae.json"))["test"]["l0"]
+            .as_f64()
+            .unwrap()
+            <= 8.0
+    );
+
+    assert_user_error(&sae(l, &["--layer", "nope"]), "nope");
+    assert_user_error(
+        &sae(l, &["--layer", "color_mixer.1"]),
+        "layer 'color_mixer.1' has 12544 values per image",
+    );
+    assert_user_error(
+        &sae(l, &["--kind", "topk", "--k", "300"]),
+        "--k 300: k must be between 1 and the dictionary size 256",
+    );
+    assert_user_error(&sae(l, &["--kind", "topk", "--k", "0"]), "--k 0");
+    assert_user_error(&sae(l, &["--kind", "topk"]), "--kind topk needs --k K");
+    assert_user_error(&sae(l, &["--lambda", "-1"]), "λ = -1");
+    assert_user_error(
+        &sae(l, &["--kind", "topk", "--k", "8", "--lambda", "0.1"]),
+        "which a TopK SAE has none of",
+    );
+    assert_user_error(&sae(l, &["--width", "999999999"]), "--width 999999999");
+    assert_user_error(&sae(l, &["--lambda", "NaN"]), "λ = NaN");
+    assert_user_error(&sae(l, &["--l1", "max"]), "unknown --l1 'max'");
+    assert_user_error(&sae(l, &["--epochs", "0"]), "--epochs 0");
+    assert_user_error(
+        &sae(l, &["--load", s, "--layer", "classifier.1"]),
+        "this SAE was trained on layer 'classifier.2', not 'classifier.1'",
+    );
+    assert_user_error(&sae(l, &["--load", l]), "not an SAE checkpoint");
+    let shape = train_one_epoch("shape", &dir.path().join("shape"));
+    assert_user_error(
+        &sae(shape.to_str().unwrap(), &["--load", s]),
+        "this SAE was trained on layer 'classifier.2', not 'pool'",
     );
 }

@@ -94,10 +94,11 @@ fn topk_keeps_exactly_k_features_per_sample() {
     let pre = sae.encoder.forward(&x).unwrap().to_vec().unwrap();
     for (row, prow) in h.chunks(24).zip(pre.chunks(24)) {
         let kept: Vec<usize> = (0..24).filter(|&j| row[j] > 0.0).collect();
-        assert!(kept.len() <= 3);
-        // Every survivor is among the row's 3 largest pre-activations.
+        // Exactly the positive ones among the row's 3 largest pre-activations survive.
         let mut sorted = prow.to_vec();
         sorted.sort_by(|a, b| b.total_cmp(a));
+        let positive_in_top3 = sorted[..3].iter().filter(|&&v| v > 0.0).count();
+        assert_eq!(kept.len(), positive_in_top3);
         for j in kept {
             assert!(
                 prow[j] >= sorted[2],
@@ -200,8 +201,45 @@ fn an_identity_sae_spliced_in_scores_exactly_the_clean_accuracy() {
     .unwrap();
     assert_eq!(s.sae.accuracy, s.clean.accuracy);
     assert_eq!(s.sae.cross_entropy, s.clean.cross_entropy);
-    // Zero-ablation here is the same as mean-ablation with a zero mean.
+    // Zero-ablation here is the same as mean-ablation with a zero mean, and the identity SAE
+    // recovers all of what the layer contributes.
     assert_eq!(s.zero_ablation.accuracy, s.mean_ablation.accuracy);
+    assert_eq!(s.ce_recovered, 1.0);
+    assert!(s.accuracy_recovered == 1.0 || s.accuracy_recovered.is_nan());
+}
+
+#[test]
+fn a_constant_splice_gives_every_image_the_logits_of_that_constant() {
+    let data = data();
+    let model = ModelKind::Lazy.build(5, CPU).unwrap();
+    let (x, _) = data
+        .batch(Split::Hard, 0, &[0, 1, 2], Paint::DRAWN, CPU)
+        .unwrap();
+    let sae = Arc::new(identity_sae(64));
+    let c = uniform(&[64], 0.0, 1.0, 11);
+    let spliced = with_splice(
+        model.as_ref(),
+        "classifier.2",
+        &sae,
+        Splice::Constant(c.clone()),
+        || model.forward(&x)?.to_vec(),
+    )
+    .unwrap();
+    // The layer after classifier.2 is the last Linear: its output on c, for every image.
+    let last = shortcut::nn::get_submodule(model.as_ref(), "classifier.3").unwrap();
+    let want = last
+        .forward(&c.reshape([1, 64]).unwrap())
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    for row in spliced.chunks(10) {
+        let d = row
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(d < 1e-6, "{d}");
+    }
 }
 
 #[test]
@@ -321,6 +359,8 @@ fn editing_a_feature_changes_the_output_only_through_that_feature() {
         || model.forward(&x),
     );
     assert!(bad.is_err());
+    // The failed splice removed its hook too.
+    assert_eq!(model.forward(&x).unwrap().to_vec().unwrap(), clean);
 }
 
 #[test]
@@ -351,7 +391,8 @@ fn sae_settings_and_checkpoints_are_checked() {
     let path = dir.path().join("sae.safetensors");
     let sae = Sae::new(64, 256, SaeKind::TopK(12), 1, CPU).unwrap();
     sae.save(&path, "classifier.2", &SaeConfig::SPEC).unwrap();
-    let back = Sae::load(&path, "classifier.2", 64, CPU).unwrap();
+    let (back, saved) = Sae::load(&path, "classifier.2", 64, CPU).unwrap();
+    assert_eq!(saved.unwrap().lambda, SaeConfig::SPEC.lambda);
     assert_eq!(back.kind, SaeKind::TopK(12));
     assert_eq!(
         back.decoder.weight.to_vec().unwrap(),

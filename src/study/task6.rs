@@ -4,9 +4,9 @@
 //! only those. The SAE itself is [`crate::interp::sae`]'s; this file chooses the data, runs
 //! the analyses, draws, and writes the report's section (and `shortcut sae`'s page).
 //!
-//! Tables are measured on the hard test split: there, the painted colour is drawn
-//! independently of the digit (never the digit's own), so a feature's mean activation per digit
-//! and per colour can be told apart.
+//! Tables are measured on the hard test split: there, every digit is painted in one of the nine
+//! colours that are not its own, uniformly, so colour no longer predicts the digit and a
+//! feature's mean activation per digit and per colour can be told apart.
 
 use super::report::{esc, img};
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
@@ -120,13 +120,13 @@ pub struct ColourIntervention {
     pub control_now_right: usize,
 }
 
-/// How many features read colour, digit, both/neither, or nothing.
+/// How many features read colour, digit, neither, or never vary (see [`Reads`]).
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct ReadsCount {
     pub colour: usize,
     pub digit: usize,
     pub mixed: usize,
-    pub dead: usize,
+    pub constant: usize,
 }
 
 /// One SAE trained on one model's layer, measured.
@@ -229,7 +229,7 @@ pub fn measure(
             Reads::Colour => rc.colour += 1,
             Reads::Digit => rc.digit += 1,
             Reads::Mixed => rc.mixed += 1,
-            Reads::Dead => rc.dead += 1,
+            Reads::Constant => rc.constant += 1,
         }
     }
     let colour_features: Vec<usize> = (0..m).filter(|&j| classes[j] == Reads::Colour).collect();
@@ -420,7 +420,7 @@ fn colour_swap(
     let others: Vec<usize> = (0..classes.len())
         .filter(|&j| matches!(classes[j], Reads::Digit | Reads::Mixed))
         .collect();
-    let mut rng = Rng::new(seed, crate::rng::streams::SAE_INIT + 1);
+    let mut rng = Rng::new(seed, crate::rng::streams::SAE_CONTROL);
     let control: Vec<usize> = rng
         .permutation(others.len())
         .into_iter()
@@ -722,6 +722,31 @@ fn probs_cell(p: &[f32], digit: usize) -> String {
     }
 }
 
+/// The SAE's loss in words.
+fn loss_words(c: &SaeConfig) -> String {
+    match c.kind {
+        crate::interp::sae::SaeKind::TopK(k) => format!(
+            "only each sample's k = {k} largest pre-activations kept (a TopK SAE), loss MSE alone"
+        ),
+        crate::interp::sae::SaeKind::Relu => format!(
+            "loss MSE + λ·S(h) with λ = {}, S = {}{}",
+            c.lambda,
+            match c.l1 {
+                crate::interp::sae::L1Form::Mean => {
+                    "the mean of |h| over batch and features (the form that reproduces the report's dense code)"
+                }
+                crate::interp::sae::L1Form::Sum =>
+                    "the sum of |h| over features, averaged over the batch",
+            },
+            if c.decoder_norm {
+                ", each |hⱼ| weighted by its decoder column's norm"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
 /// The report's Task 6 section (also `shortcut sae`'s page, with one analysis).
 pub fn section_html(t: &Task6) -> Result<String> {
     let mut h = String::new();
@@ -731,18 +756,17 @@ pub fn section_html(t: &Task6) -> Result<String> {
     let c = &lazy.config;
     let _ = write!(
         h,
-        "<h2 id=\"task6\">Task 6 — sparse autoencoders</h2><p>An SAE rewrites the {d} outputs of <code>{layer}</code> \
-(after its ReLU) of <b>{model}</b> as a code of {m} non-negative features: encoder Linear({d}→{m}) + ReLU, \
-decoder Linear({m}→{d}), loss MSE + λ·L1 with λ = {lam} ({l1} form: mean of |h| over batch and features, which is what \
-reproduces the report's dense code), Adam {lr}, batch {b}, {e} epochs, on the {n} train-split activations \
-collected once through a forward hook. Every table below is measured on the {nt} hard-test images, where the \
-painted colour is drawn independently of the digit, so per-digit and per-colour means can be told apart.</p>",
+        "<h2 id=\"task6\">Task 6 — sparse autoencoders</h2><p>An SAE rewrites the {d} values of <code>{layer}</code> \
+of <b>{model}</b> as a code of {m} non-negative features: encoder Linear({d}→{m}) + ReLU, \
+decoder Linear({m}→{d}), {loss}, Adam {lr}, batch {b}, {e} epochs, on the {n} train-split activations \
+collected once through a forward hook. Every table below is measured on the {nt} hard-test images, where each \
+digit wears one of the nine colours that are not its own, uniformly, so colour no longer predicts the digit and \
+per-digit and per-colour means can be told apart.</p>",
         d = lazy.d_in,
         layer = esc(&lazy.layer),
         model = esc(&lazy.model),
         m = c.width,
-        lam = c.lambda,
-        l1 = c.l1.name(),
+        loss = loss_words(c),
         lr = c.lr,
         b = c.batch,
         e = c.epochs,
@@ -769,7 +793,7 @@ painted colour is drawn independently of the digit, so per-digit and per-colour 
 <tr><td>dead features (never active)</td><td>{}</td><td>—</td></tr>\
 <tr><td>digit 0's top feature ×3 on a misclassified 0: p(0)</td><td>{}</td><td>+{REFERENCE_AMPLIFY_POINTS} points</td></tr>\
 <tr><td>digit 3's top feature ×0 on a misclassified 3: p(3)</td><td>{}</td><td>+{REFERENCE_SUPPRESS_POINTS} points</td></tr>\
-<tr><td>training time</td><td>{:.2} s / epoch</td><td>≈ 0.5 s / epoch (PyTorch, this machine)</td></tr></table>",
+<tr><td>training time</td><td>{}</td><td>—</td></tr></table>",
         lazy.test.mse,
         100.0 * lazy.test.explained_variance_spec,
         100.0 * lazy.test.explained_variance,
@@ -779,19 +803,18 @@ painted colour is drawn independently of the digit, so per-digit and per-colour 
         lazy.test.dead,
         point(amp),
         point(sup),
-        lazy.seconds_per_epoch,
+        if lazy.train.loss.is_empty() {
+            "— (a saved SAE, not trained here)".to_string()
+        } else {
+            format!("{:.2} s / epoch", lazy.seconds_per_epoch)
+        },
         model = esc(&lazy.model),
     );
     // Top-5 per digit.
-    h.push_str("<h3>Top 5 features per digit</h3><table><tr><th>digit (own colour)</th><th>features (mean activation)</th></tr>");
+    h.push_str("<h3>Top 5 features per digit</h3><table><tr><th>digit</th><th>features (mean activation)</th></tr>");
     for (d, row) in lazy.top5.iter().enumerate() {
         let cells: Vec<String> = row.iter().map(|(j, v)| format!("{j} ({v:.2})")).collect();
-        let _ = write!(
-            h,
-            "<tr><td>{d} ({})</td><td>{}</td></tr>",
-            COLOR_NAMES[d],
-            cells.join(", ")
-        );
+        let _ = write!(h, "<tr><td>{d}</td><td>{}</td></tr>", cells.join(", "));
     }
     let (f, k) = lazy.most_shared_feature;
     let _ = write!(
@@ -864,7 +887,7 @@ the digit table — selectivity (max digit mean − mean of the other digits) / 
 the report, the same scores over the colour table and how many features colour or digit explains (η² ≥ 0.5 on \
 the hard split).</p><table><tr><th>model (layer)</th><th>digit selectivity</th><th>digit entropy</th>\
 <th>density</th><th>colour selectivity</th><th>colour entropy</th><th>features reading colour / digit / \
-neither / dead</th></tr>",
+neither / constant</th></tr>",
     );
     for a in &t.main {
         let _ = write!(
@@ -883,7 +906,7 @@ neither / dead</th></tr>",
             a.reads.colour,
             a.reads.digit,
             a.reads.mixed,
-            a.reads.dead
+            a.reads.constant
         );
     }
     let _ = write!(
@@ -896,14 +919,20 @@ neither / dead</th></tr>",
         REFERENCE_DENSITY_PCT.0,
         REFERENCE_DENSITY_PCT.1
     );
-    let (lazy, robust) = (&t.main[0], &t.main[1]);
+    // The report's robust model is method 1, colour consistency, on the same architecture.
+    let lazy = &t.main[0];
+    let robust = t.main[1..]
+        .iter()
+        .find(|a| a.model.starts_with("consistency") && a.layer == lazy.layer);
     let more = |a: f64, b: f64| if b > a { "higher" } else { "lower" };
-    let _ = write!(
+    if let Some(robust) = robust {
+        let _ = write!(
         h,
-        "<p>Measured: the robust model's features have {} digit selectivity ({:.2} vs {:.2}) and {} digit entropy \
+        "<p>Measured: the robust model's ({}) features have {} digit selectivity ({:.2} vs {:.2}) and {} digit entropy \
 ({:.2} vs {:.2}) than the lazy model's — the report found higher selectivity and lower entropy for the robust \
 model. The lazy model's features are {} colour-selective ({:.2}) than digit-selective ({:.2}); {} of its live \
 features read colour, against {} of the robust model's.</p>",
+        esc(&robust.model),
         more(lazy.digit_scores.selectivity, robust.digit_scores.selectivity),
         robust.digit_scores.selectivity,
         lazy.digit_scores.selectivity,
@@ -916,6 +945,7 @@ features read colour, against {} of the robust model's.</p>",
         lazy.reads.colour,
         robust.reads.colour
     );
+    }
     for a in &t.main[1..] {
         if let Ok(s) = img(
             &a.folder.join("digits_top50.png"),
@@ -1073,34 +1103,41 @@ units per image; choose a Linear or pooled layer (the default for this model is 
             sae_layer(kind)
         )));
     }
-    let cfg = SaeConfig {
-        width: req.width.unwrap_or(4 * d),
-        ..req.config
+    // A saved SAE brings its own settings (the flags that shape training do not apply to it);
+    // the file is checked against the layer before anything is collected.
+    let loaded = match req.load {
+        Some(path) => {
+            let (sae, saved) = Sae::load(path, layer, d, device)?;
+            let cfg = saved.unwrap_or(SaeConfig {
+                width: sae.width(),
+                kind: sae.kind,
+                ..req.config
+            });
+            Some((Arc::new(sae), cfg))
+        }
+        None => None,
+    };
+    let cfg = match &loaded {
+        Some((_, c)) => *c,
+        None => SaeConfig {
+            width: req.width.unwrap_or(4 * d),
+            ..req.config
+        },
     };
     cfg.validate(d)?;
-    if let Some(path) = req.load {
-        // Check the file against the layer before collecting anything.
-        Sae::load(path, layer, d, device)?;
-    }
     log(&format!(
         "collecting '{layer}' ({d} units) on the train and hard splits"
     ));
     let acts = model_activations(model, layer, data, req.limit, device)?;
-    let a = match req.load {
-        Some(path) => {
-            let sae = Arc::new(Sae::load(path, layer, d, device)?);
+    let a = match &loaded {
+        Some((sae, _)) => {
             std::fs::create_dir_all(out)
                 .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
-            let cfg = SaeConfig {
-                width: sae.width(),
-                kind: sae.kind,
-                ..cfg
-            };
             measure(
                 model,
                 model_label,
                 &acts,
-                &sae,
+                sae,
                 &cfg,
                 TrainLog::default(),
                 data,

@@ -27,7 +27,8 @@ pub struct Reconstruction {
 
 /// Reconstruction metrics of `x̂` against `x` (width `d`) and the sparsity of `h` (width `m`).
 pub fn reconstruction(x: &[f32], x_hat: &[f32], h: &[f32], d: usize, m: usize) -> Reconstruction {
-    let n = x.len() / d.max(1);
+    let d = d.max(1);
+    let n = x.len() / d;
     let mut sq = 0f64;
     let (mut mean_x, mut mean_r) = (vec![0f64; d], vec![0f64; d]);
     for (row, rrow) in x.chunks(d).zip(x_hat.chunks(d)) {
@@ -204,8 +205,8 @@ pub enum Reads {
     Digit,
     /// Neither explains half of its variance.
     Mixed,
-    /// Never varies (dead).
-    Dead,
+    /// Never varies (dead, or the same value on every sample).
+    Constant,
 }
 
 /// The threshold of [`Reads`]: a group must explain at least half a feature's variance.
@@ -218,7 +219,7 @@ pub fn reads(eta_colour: &[f32], eta_digit: &[f32]) -> Vec<Reads> {
         .zip(eta_digit)
         .map(|(&c, &d)| {
             if !c.is_finite() || !d.is_finite() {
-                Reads::Dead
+                Reads::Constant
             } else if c >= READS_THRESHOLD && c > d {
                 Reads::Colour
             } else if d >= READS_THRESHOLD && d > c {
@@ -243,7 +244,7 @@ mod tests {
         assert_eq!(r.explained_variance, 1.0);
         assert_eq!(r.explained_variance_spec, 1.0);
         assert!((r.l0 - 2.0 / 3.0).abs() < 1e-12);
-        assert_eq!(r.dead, 0);
+        assert_eq!(r.dead, 1, "feature 1 never fires");
     }
 
     #[test]
@@ -266,6 +267,23 @@ mod tests {
         assert_eq!(s.per_feature_selectivity[1], 0.0);
         assert!((s.per_feature_entropy[1] as f64 - 10f64.ln()).abs() < 1e-6);
         assert_eq!(s.live, 2);
+    }
+
+    #[test]
+    fn dead_features_and_empty_groups_are_left_out() {
+        // Feature 0 never fires; group 2 has no samples.
+        let h = [0.0, 1.0, 0.0, 3.0];
+        let t = group_means(&h, 2, &[0, 1], 3);
+        assert_eq!(t, vec![vec![0.0, 1.0], vec![0.0, 3.0], vec![0.0, 0.0]]);
+        let s = feature_scores(&t);
+        assert_eq!(s.live, 1);
+        assert!(s.per_feature_selectivity[0].is_nan());
+        // Feature 1: max 3, the others' mean (1 + 0) / 2 = 0.5 → (3 − 0.5) / 3.
+        assert!((s.selectivity - 2.5 / 3.0).abs() < 1e-6);
+        assert_eq!(
+            reads(&eta_squared(&h, 2, &[0, 1], 3), &[0.0, 0.0])[0],
+            Reads::Constant
+        );
     }
 
     #[test]

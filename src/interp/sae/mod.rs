@@ -44,11 +44,11 @@ use crate::nn::{ForwardHooks, Linear, Module};
 use crate::optim::{Adam, Optimizer};
 use crate::rng::{streams, Rng};
 use crate::tensor::Tensor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// How the L1 penalty is normalized (see the module docs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum L1Form {
     /// Mean of |h| over batch and features (reproduces the report).
     Mean,
@@ -77,7 +77,7 @@ impl L1Form {
 }
 
 /// The encoder's non-linearity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SaeKind {
     /// h = ReLU(W_e·x + b_e), sparsity from the L1 penalty.
     Relu,
@@ -108,8 +108,12 @@ impl SaeKind {
     }
 }
 
+/// The largest dictionary accepted (the encoder of a 2,048-unit layer would hold 268 million
+/// weights at this width).
+pub const MAX_WIDTH: usize = 1 << 17;
+
 /// Everything that defines an SAE and its training.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct SaeConfig {
     /// Dictionary size M.
     pub width: usize,
@@ -157,6 +161,12 @@ impl SaeConfig {
             return Err(Error::Invalid(
                 "the SAE's width, batch and epochs must be at least 1".into(),
             ));
+        }
+        if self.width > MAX_WIDTH {
+            return Err(Error::Invalid(format!(
+                "--width {}: at most {MAX_WIDTH} features (64× the widest layer an SAE here reads)",
+                self.width
+            )));
         }
         if d_in == 0 {
             return Err(Error::Invalid("the layer has no units".into()));
@@ -211,10 +221,21 @@ impl Sae {
 
     /// An SAE from given layers (tests build an identity SAE this way).
     pub fn from_layers(encoder: Linear, decoder: Linear, kind: SaeKind) -> Result<Sae> {
-        let (m, d) = (encoder.weight.dim(0), encoder.weight.dim(1));
-        if decoder.weight.dims() != [d, m] || encoder.bias.is_none() || decoder.bias.is_none() {
+        let we = encoder.weight.dims();
+        let (m, d) = if we.len() == 2 {
+            (we[0], we[1])
+        } else {
+            (0, 0)
+        };
+        let bias_is = |l: &Linear, n: usize| l.bias.as_ref().is_some_and(|b| b.dims() == [n]);
+        if m == 0
+            || d == 0
+            || decoder.weight.dims() != [d, m]
+            || !bias_is(&encoder, m)
+            || !bias_is(&decoder, d)
+        {
             return Err(Error::Invalid(format!(
-                "an SAE needs encoder [M, D] and decoder [D, M] with biases; got {} and {}",
+                "an SAE needs encoder [M, D] with bias [M] and decoder [D, M] with bias [D]; got {} and {}",
                 encoder.weight.shape(),
                 decoder.weight.shape()
             )));
@@ -295,8 +316,13 @@ impl Sae {
     }
 
     /// Load an SAE saved by [`Sae::save`], checking that it was made for `layer` and its width
-    /// `d_in`; returns it with its recorded config.
-    pub fn load(path: &Path, layer: &str, d_in: usize, device: Device) -> Result<Sae> {
+    /// `d_in`; returns it with the settings it was trained with (when the file records them).
+    pub fn load(
+        path: &Path,
+        layer: &str,
+        d_in: usize,
+        device: Device,
+    ) -> Result<(Sae, Option<SaeConfig>)> {
         let meta = checkpoint::load_metadata(path)?;
         let t = checkpoint::load(path, device)?;
         let get = |name: &str| {
@@ -331,6 +357,14 @@ impl Sae {
             _ => SaeKind::Relu,
         };
         let linear = |w: Tensor, b: Tensor| -> Result<Linear> {
+            if w.rank() != 2 || b.rank() != 1 {
+                return Err(Error::Invalid(format!(
+                    "{}: an SAE layer needs an [out, in] weight and an [out] bias, got {} and {}",
+                    path.display(),
+                    w.shape(),
+                    b.shape()
+                )));
+            }
             let mut l = Linear::new(w.dim(1), w.dim(0), true, &mut Rng::new(0, 0), device)?;
             l.weight = w;
             l.bias = Some(b);
@@ -346,8 +380,17 @@ impl Sae {
                 )));
             }
         }
-        Sae::from_layers(encoder, decoder, kind)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
+        let sae = Sae::from_layers(encoder, decoder, kind)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        let cfg = meta
+            .get("shortcut.sae.config")
+            .and_then(|j| serde_json::from_str::<SaeConfig>(j).ok())
+            .map(|c| SaeConfig {
+                width: sae.width(),
+                kind,
+                ..c
+            });
+        Ok((sae, cfg))
     }
 }
 
@@ -511,7 +554,6 @@ pub fn train(
     cfg: &SaeConfig,
     on_epoch: &mut dyn FnMut(usize, &TrainLog),
 ) -> Result<TrainLog> {
-    cfg.validate(x.dim(1))?;
     if x.rank() != 2 || x.dim(1) != sae.d_in() {
         return Err(Error::Invalid(format!(
             "SAE training data must be [N, {}], got {}",
@@ -519,6 +561,7 @@ pub fn train(
             x.shape()
         )));
     }
+    cfg.validate(x.dim(1))?;
     let start = std::time::Instant::now();
     let mut opt = Adam::new(sae.parameters(), cfg.lr)?;
     let n = x.dim(0);

@@ -127,12 +127,22 @@ pub fn with_splice<T>(
 ) -> Result<T> {
     let target = get_submodule(model, layer)?;
     let s = sae.clone();
-    let handle = target
-        .hooks()
-        .add(move |_, out| replace(&s, &splice, out).map(Some));
-    let r = f();
-    handle.remove();
-    r
+    let _guard = RemoveOnDrop(
+        target
+            .hooks()
+            .add(move |_, out| replace(&s, &splice, out).map(Some)),
+    );
+    f()
+}
+
+/// Removes its hook when dropped: on return, on error, and while unwinding from a panic, so a
+/// spliced model is never left behind.
+struct RemoveOnDrop(crate::autograd::HookHandle);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        self.0.remove();
+    }
 }
 
 /// Class probabilities of `x` with the splice in place (one row per image).
