@@ -47,6 +47,11 @@ pub enum Error {
     #[error("numeric problem: {0}")]
     Numeric(String),
 
+    /// The user asked the run to stop (Ctrl-C, SIGTERM); the message says what was saved and how
+    /// to resume.
+    #[error("{0}")]
+    Interrupted(String),
+
     /// An invalid argument that is not a shape problem.
     #[error("{0}")]
     Invalid(String),

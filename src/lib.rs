@@ -32,6 +32,7 @@ pub mod dtype;
 pub mod error;
 pub mod files;
 pub mod interp;
+pub mod interrupt;
 pub mod loss;
 pub mod models;
 pub mod nn;

@@ -9,7 +9,8 @@ use shortcut::data::{self, fetch, mnist, BiasedMnist, Split};
 use shortcut::models::ModelKind;
 use shortcut::nn::Module;
 use shortcut::study::{self, Profile, StudyConfig};
-use shortcut::train::run_folder::{LoadedModel, RunPlan};
+use shortcut::train::resume::RESUME_FILE;
+use shortcut::train::run_folder::{FolderMode, LoadedModel, RunPlan};
 use shortcut::train::{Method, Suppression, TrainConfig};
 use shortcut::{Device, Error, Result};
 use std::path::{Path, PathBuf};
@@ -41,13 +42,13 @@ enum Command {
         #[arg(long, default_value = "study-out")]
         out: PathBuf,
         /// Number of seeds (0, 1, …) to train; default: 3 for full, 1 for quick.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = seed_value)]
         seeds: Option<u64>,
         /// Epochs per training run (default: the profile's).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = count)]
         epochs: Option<usize>,
         /// Use only the first N samples of each split.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = count)]
         limit: Option<usize>,
         #[command(flatten)]
         data: DataArgs,
@@ -61,9 +62,9 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: String,
         /// The data seed (colours and noise of the splits).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
         seed: u64,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = count)]
         limit: Option<usize>,
         #[command(flatten)]
         data: DataArgs,
@@ -79,13 +80,13 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: String,
         /// The data seed (colours and noise of the test images).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
         seed: u64,
         /// A tenth of the optimization steps and fewer images: a smoke run in seconds.
         #[arg(long)]
         quick: bool,
         /// Use only the first N test images.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = count)]
         limit: Option<usize>,
         #[command(flatten)]
         data: DataArgs,
@@ -103,7 +104,7 @@ enum Command {
         #[arg(long, default_value = "hard")]
         split: String,
         /// The image's index in the split.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = count)]
         index: usize,
         /// The class to explain (default: the predicted one).
         #[arg(long, allow_hyphen_values = true)]
@@ -116,7 +117,7 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value = "auto")]
         device: String,
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
         seed: u64,
         #[command(flatten)]
         data: DataArgs,
@@ -144,14 +145,14 @@ struct TrainArgs {
     method: String,
     /// Epochs (default: the SPEC's for the method — plain 10 lazy / 20 shape, consistency 25,
     /// focal 30, suppress 15).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     epochs: Option<usize>,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_hyphen_values = true, value_parser = count)]
     batch: usize,
     /// Adam's learning rate (default: 5e-4 for focal, 1e-3 otherwise).
     #[arg(long, allow_hyphen_values = true)]
     lr: Option<f32>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
     seed: u64,
     /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
     #[arg(long, default_value = "auto")]
@@ -166,7 +167,7 @@ struct TrainArgs {
     #[arg(long)]
     fixed_colors: bool,
     /// Use only the first N samples of each split.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     limit: Option<usize>,
     /// consistency: weight λ of the symmetric KL term (default 5).
     #[arg(long, allow_hyphen_values = true)]
@@ -180,6 +181,12 @@ struct TrainArgs {
     /// suppress: factor of the shape channels (default 3.0).
     #[arg(long, allow_hyphen_values = true)]
     amplify: Option<f32>,
+    /// Continue the unfinished run in --out (after Ctrl-C or a crash) from its last save.
+    #[arg(long, conflicts_with = "overwrite")]
+    resume: bool,
+    /// Replace the run already in --out.
+    #[arg(long)]
+    overwrite: bool,
     /// suppress: rank the channels on this trained checkpoint of the same model (default:
     /// train the plain model of the same seed first, into <out>/ranked-plain).
     #[arg(long)]
@@ -203,9 +210,9 @@ enum DataAction {
     Preview {
         #[arg(long, default_value = "preview")]
         out: PathBuf,
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
         seed: u64,
-        #[arg(long, default_value_t = 0.95)]
+        #[arg(long, default_value_t = 0.95, allow_hyphen_values = true)]
         bias: f32,
         #[command(flatten)]
         data: DataArgs,
@@ -218,6 +225,25 @@ struct DataArgs {
     /// ./data/mnist when none has it).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+}
+
+/// Parse a count or size (`--epochs`, `--limit`, `--batch`, …): our own message for what clap
+/// would reject with its own (a negative number, a word), so every mistake reads alike.
+fn count(s: &str) -> std::result::Result<usize, String> {
+    match s.trim().parse::<i128>() {
+        Ok(v) if v < 0 => Err(format!("{v} is negative: a count is a whole number ≥ 0")),
+        Ok(v) => usize::try_from(v).map_err(|_| format!("{v} is too large")),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// Parse a seed: any whole number in 0 … 2⁶⁴ − 1.
+fn seed_value(s: &str) -> std::result::Result<u64, String> {
+    match s.trim().parse::<i128>() {
+        Ok(v) if v < 0 => Err(format!("{v} is negative: a seed is a whole number ≥ 0")),
+        Ok(v) => u64::try_from(v).map_err(|_| format!("{v} is larger than 2^64 − 1")),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
 }
 
 fn say(s: &str) {
@@ -338,7 +364,11 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Train(args) => train(args),
+        Command::Train(args) => {
+            // Ctrl-C finishes the step in progress, saves, and says how to resume.
+            shortcut::interrupt::install();
+            train(args)
+        }
         Command::Explain {
             checkpoint: path,
             out,
@@ -397,6 +427,9 @@ fn run(cli: Cli) -> Result<()> {
             data,
         } => {
             let device = Device::parse(&device)?;
+            if limit == Some(0) {
+                return Err(Error::Invalid("--limit must be at least 1".into()));
+            }
             let model = load_model(&path, device)?;
             let d = load_data(&data, seed, 0.95, true)?;
             for split in Split::ALL {
@@ -423,11 +456,14 @@ fn run(cli: Cli) -> Result<()> {
             data,
         } => {
             let profile = Profile::parse(&profile)?;
-            let mut cfg =
-                StudyConfig::for_profile(profile, Device::parse(&device)?, resolve_data(&data)?);
+            // The data folder is found (or fetched) only once every setting is known to be good.
+            let mut cfg = StudyConfig::for_profile(profile, Device::parse(&device)?, PathBuf::new());
             if let Some(n) = seeds {
-                if n == 0 {
-                    return Err(Error::Invalid("--seeds must be at least 1".into()));
+                if n == 0 || n > study::MAX_SEEDS as u64 {
+                    return Err(Error::Invalid(format!(
+                        "--seeds must be between 1 and {}, got {n}",
+                        study::MAX_SEEDS
+                    )));
                 }
                 cfg.seeds = (0..n).collect();
             }
@@ -438,6 +474,8 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.limit = limit;
             }
             cfg.progress = true;
+            cfg.validate()?;
+            cfg.data_dir = resolve_data(&data)?;
             let r = study::run_study(&cfg, &out, &mut |s| say(s))?;
             let (tm, ts) = r.task1.train_acc_mean_std;
             let (hm, hs) = r.task1.hard_acc_mean_std;
@@ -528,10 +566,10 @@ struct AttackArgs {
     #[arg(long, allow_hyphen_values = true)]
     target: Option<i64>,
     /// How many source images.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, allow_hyphen_values = true, value_parser = count)]
     n: usize,
     /// Attack the first N images of --split instead of --n images of --source.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     limit: Option<usize>,
     /// train, hard or aligned.
     #[arg(long, default_value = "hard")]
@@ -540,7 +578,7 @@ struct AttackArgs {
     out: PathBuf,
     #[arg(long, default_value = "auto")]
     device: String,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
     seed: u64,
     #[command(flatten)]
     data: DataArgs,
@@ -567,9 +605,9 @@ struct SaeArgs {
     #[arg(long)]
     decoder_norm: bool,
     /// Dictionary size (default: 4× the layer's width).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     width: Option<usize>,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_hyphen_values = true, value_parser = count)]
     epochs: usize,
     /// The layer, by dotted name (default: LazyCNN classifier.2, ShapeCNN pool, AttentionCNN attention).
     #[arg(long)]
@@ -578,7 +616,7 @@ struct SaeArgs {
     #[arg(long)]
     load: Option<PathBuf>,
     /// Use only the first N samples of each split.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
     limit: Option<usize>,
     /// Output folder (default: sae-<model>).
     #[arg(long)]
@@ -586,7 +624,7 @@ struct SaeArgs {
     #[arg(long, default_value = "auto")]
     device: String,
     /// The data seed (colours and noise); also seeds the SAE's initialization and shuffles.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
     seed: u64,
     #[command(flatten)]
     data: DataArgs,
@@ -915,7 +953,14 @@ fn train(a: TrainArgs) -> Result<()> {
             a.seed
         ))
     });
-    shortcut::train::run_folder::prepare_folder(&out)?;
+    let mode = if a.resume {
+        FolderMode::Resume
+    } else if a.overwrite {
+        FolderMode::Overwrite
+    } else {
+        FolderMode::Fresh
+    };
+    shortcut::train::run_folder::precheck(&out, mode)?;
     let suppression = match &method {
         Method::Suppress { suppress, amplify } => {
             let ranked: Box<dyn Module> = match &a.rank_from {
@@ -934,13 +979,27 @@ fn train(a: TrainArgs) -> Result<()> {
                         plain_cfg.epochs,
                         dir.display()
                     ));
-                    let plan = RunPlan {
-                        kind,
-                        method: &Method::Plain,
-                        suppression: None,
-                        cfg: &plain_cfg,
-                    };
-                    shortcut::train::train_run(&plan, &d, &dir, &mut |s| say(&format!("  {s}")))?.1
+                    let ranked_ckpt = dir.join("model.safetensors");
+                    if dir.join(shortcut::files::MANIFEST).exists() && a.resume {
+                        // A resumed suppress run reuses the plain model it already trained.
+                        load_model(&ranked_ckpt, cfg.device)?
+                    } else {
+                        let plan = RunPlan {
+                            kind,
+                            method: &Method::Plain,
+                            suppression: None,
+                            cfg: &plain_cfg,
+                            mode: if a.resume && dir.join(RESUME_FILE).exists() {
+                                FolderMode::Resume
+                            } else {
+                                FolderMode::Overwrite
+                            },
+                        };
+                        shortcut::train::train_run(&plan, &d, &dir, &mut |s| {
+                            say(&format!("  {s}"))
+                        })?
+                        .1
+                    }
                 }
             };
             let s = Suppression::rank(ranked.as_ref(), *suppress, *amplify, cfg.device)?;
@@ -968,6 +1027,7 @@ fn train(a: TrainArgs) -> Result<()> {
         method: &method,
         suppression: suppression.as_ref(),
         cfg: &cfg,
+        mode,
     };
     let (run, _) = shortcut::train::train_run(&plan, &d, &out, &mut |s| say(s))?;
     let p = &run.red1_probe;
@@ -995,9 +1055,30 @@ fn train(a: TrainArgs) -> Result<()> {
 
 fn main() -> ExitCode {
     quiet_vulkan_loader();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap prints them as usual.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line, like every other mistake (clap adds usage and tips below it).
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!(
+                "{} (see --help)",
+                first.trim_end_matches('.')
+            );
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Interrupted(msg)) => {
+            eprintln!("interrupted: {msg}");
+            ExitCode::from(shortcut::interrupt::EXIT_STATUS)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

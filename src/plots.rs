@@ -51,6 +51,28 @@ const LINE_COLORS: [RGBColor; 6] = [
     RGBColor(86, 180, 233),
 ];
 
+/// Draw into a temporary file beside `path` and rename it over `path`: a process killed while
+/// drawing leaves no half-written (0-byte) PNG under the real name. The temporary name keeps the
+/// `.png` extension, which tells the encoder the format.
+fn atomic_png(
+    path: &Path,
+    draw: impl FnOnce(&Path) -> Result<(), PlotError>,
+) -> Result<(), PlotError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}.png", std::process::id()));
+    let done = draw(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path)
+            .map_err(|e| PlotError(format!("cannot write {}: {e}", path.display())))
+    });
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
 /// A line chart over x = 1..=len: one line with markers per series, dashed horizontal
 /// reference lines, a legend. `y_range` fixes the axis; `None` fits the data.
 pub fn line_chart_png(
@@ -62,112 +84,114 @@ pub fn line_chart_png(
     refs: &[(&str, f32)],
     y_range: Option<(f32, f32)>,
 ) -> Result<(), PlotError> {
-    ensure_font()?;
-    let len = series
-        .iter()
-        .map(|(_, v)| v.len())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let (y0, y1) = match y_range {
-        Some(r) if r.0 < r.1 => r,
-        _ => {
-            let vals = series
-                .iter()
-                .flat_map(|(_, v)| v.iter().copied())
-                .chain(refs.iter().map(|r| r.1))
-                .filter(|v| v.is_finite());
-            let (lo, hi) = vals.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
-                (a.min(v), b.max(v))
-            });
-            if !lo.is_finite() {
-                (0.0, 1.0)
-            } else if hi - lo < 1e-6 {
-                (lo - 1.0, hi + 1.0)
-            } else {
-                let m = 0.08 * (hi - lo);
-                (lo - m, hi + m)
-            }
-        }
-    };
-    let root = BitMapBackend::new(path, (820, 520)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(path, e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 22))
-        .margin(18)
-        .x_label_area_size(46)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.5f32..len as f32 + 0.5, y0..y1)
-        .map_err(|e| err(path, e))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .x_labels(len.min(20))
-        .x_label_formatter(&|x| format!("{}", x.round() as i64))
-        .y_label_formatter(&|y| {
-            if y1 - y0 >= 10.0 {
-                format!("{y:.0}")
-            } else {
-                format!("{y:.2}")
-            }
-        })
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(RGBColor(238, 238, 238))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .draw()
-        .map_err(|e| err(path, e))?;
-    for (i, (name, values)) in series.iter().enumerate() {
-        let color = LINE_COLORS[i % LINE_COLORS.len()];
-        let pts: Vec<(f32, f32)> = values
+    atomic_png(path, |path| {
+        ensure_font()?;
+        let len = series
             .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite())
-            .map(|(k, &v)| (k as f32 + 1.0, v))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(3)))
-            .map_err(|e| err(path, e))?
-            .label(*name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
-            });
-        chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+            .map(|(_, v)| v.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let (y0, y1) = match y_range {
+            Some(r) if r.0 < r.1 => r,
+            _ => {
+                let vals = series
+                    .iter()
+                    .flat_map(|(_, v)| v.iter().copied())
+                    .chain(refs.iter().map(|r| r.1))
+                    .filter(|v| v.is_finite());
+                let (lo, hi) = vals.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+                    (a.min(v), b.max(v))
+                });
+                if !lo.is_finite() {
+                    (0.0, 1.0)
+                } else if hi - lo < 1e-6 {
+                    (lo - 1.0, hi + 1.0)
+                } else {
+                    let m = 0.08 * (hi - lo);
+                    (lo - m, hi + m)
+                }
+            }
+        };
+        let root = BitMapBackend::new(path, (820, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(path, e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 22))
+            .margin(18)
+            .x_label_area_size(46)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.5f32..len as f32 + 0.5, y0..y1)
             .map_err(|e| err(path, e))?;
-    }
-    for (name, v) in refs {
-        if !v.is_finite() {
-            continue;
-        }
-        let color = RGBColor(90, 90, 90);
-        let dash = DashedLineSeries::new(
-            vec![(0.5, *v), (len as f32 + 0.5, *v)],
-            8,
-            6,
-            color.stroke_width(2),
-        );
         chart
-            .draw_series(dash)
-            .map_err(|e| err(path, e))?
-            .label(*name)
-            .legend(move |(x, y)| {
-                PathElement::new(
-                    vec![(x, y), (x + 8, y), (x + 14, y), (x + 22, y)],
-                    color.stroke_width(2),
-                )
-            });
-    }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .position(SeriesLabelPosition::MiddleRight)
-        .draw()
-        .map_err(|e| err(path, e))?;
-    root.present().map_err(|e| err(path, e))
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_labels(len.min(20))
+            .x_label_formatter(&|x| format!("{}", x.round() as i64))
+            .y_label_formatter(&|y| {
+                if y1 - y0 >= 10.0 {
+                    format!("{y:.0}")
+                } else {
+                    format!("{y:.2}")
+                }
+            })
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 16))
+            .light_line_style(RGBColor(238, 238, 238))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()
+            .map_err(|e| err(path, e))?;
+        for (i, (name, values)) in series.iter().enumerate() {
+            let color = LINE_COLORS[i % LINE_COLORS.len()];
+            let pts: Vec<(f32, f32)> = values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(k, &v)| (k as f32 + 1.0, v))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(3)))
+                .map_err(|e| err(path, e))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+                });
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                .map_err(|e| err(path, e))?;
+        }
+        for (name, v) in refs {
+            if !v.is_finite() {
+                continue;
+            }
+            let color = RGBColor(90, 90, 90);
+            let dash = DashedLineSeries::new(
+                vec![(0.5, *v), (len as f32 + 0.5, *v)],
+                8,
+                6,
+                color.stroke_width(2),
+            );
+            chart
+                .draw_series(dash)
+                .map_err(|e| err(path, e))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + 8, y), (x + 14, y), (x + 22, y)],
+                        color.stroke_width(2),
+                    )
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .position(SeriesLabelPosition::MiddleRight)
+            .draw()
+            .map_err(|e| err(path, e))?;
+        root.present().map_err(|e| err(path, e))
+    })
 }
 
 /// White → dark blue ("Blues"), t ∈ [0, 1].
@@ -194,151 +218,154 @@ pub fn heatmap_png(
     annotate: bool,
     fmt_decimals: usize,
 ) -> Result<(), PlotError> {
-    ensure_font()?;
-    let (rows, cols) = (row_names.len(), col_names.len());
-    if values.len() != rows || values.iter().any(|r| r.len() != cols) || rows == 0 || cols == 0 {
-        return Err(PlotError(format!(
+    atomic_png(path, |path| {
+        ensure_font()?;
+        let (rows, cols) = (row_names.len(), col_names.len());
+        if values.len() != rows || values.iter().any(|r| r.len() != cols) || rows == 0 || cols == 0
+        {
+            return Err(PlotError(format!(
             "cannot draw {}: values must be {rows}×{cols} (one row per row name, one column per column name)",
             path.display()
         )));
-    }
-    let (lo, hi) = match range {
-        Some(r) if r.0 < r.1 => r,
-        _ => {
-            let (a, b) = values
-                .iter()
-                .flatten()
-                .filter(|v| v.is_finite())
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                    (a.min(v), b.max(v))
-                });
-            if !a.is_finite() || b - a < 1e-12 {
-                (a.min(0.0).min(b), a.max(1.0).max(b))
-            } else {
-                (a, b)
-            }
         }
-    };
-    let cell = 54i32;
-    let (left, top, bottom, right) = (86i32, 64i32, 70i32, 120i32);
-    let (w, h) = (
-        left + cell * cols as i32 + right,
-        top + cell * rows as i32 + bottom,
-    );
-    let root = BitMapBackend::new(path, (w as u32, h as u32)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(path, e))?;
-    let centered = |size: u32| {
-        TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Center, VPos::Center))
-    };
-    root.draw(&Text::new(
-        title.to_string(),
-        ((left + cell * cols as i32 / 2), 26),
-        centered(20),
-    ))
-    .map_err(|e| err(path, e))?;
-    for (r, row) in values.iter().enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            let (x0, y0) = (left + c as i32 * cell, top + r as i32 * cell);
-            let t = if v.is_finite() {
-                (v - lo) / (hi - lo)
-            } else {
-                0.0
-            };
-            let fill = if v.is_finite() {
-                blues(t)
-            } else {
-                RGBColor(200, 200, 200)
-            };
-            root.draw(&Rectangle::new(
-                [(x0, y0), (x0 + cell, y0 + cell)],
-                fill.filled(),
-            ))
-            .map_err(|e| err(path, e))?;
-            root.draw(&Rectangle::new(
-                [(x0, y0), (x0 + cell, y0 + cell)],
-                RGBColor(255, 255, 255).stroke_width(1),
-            ))
-            .map_err(|e| err(path, e))?;
-            if annotate {
-                let text = if v.is_finite() {
-                    format!("{v:.fmt_decimals$}")
+        let (lo, hi) = match range {
+            Some(r) if r.0 < r.1 => r,
+            _ => {
+                let (a, b) = values
+                    .iter()
+                    .flatten()
+                    .filter(|v| v.is_finite())
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                        (a.min(v), b.max(v))
+                    });
+                if !a.is_finite() || b - a < 1e-12 {
+                    (a.min(0.0).min(b), a.max(1.0).max(b))
                 } else {
-                    "–".into()
+                    (a, b)
+                }
+            }
+        };
+        let cell = 54i32;
+        let (left, top, bottom, right) = (86i32, 64i32, 70i32, 120i32);
+        let (w, h) = (
+            left + cell * cols as i32 + right,
+            top + cell * rows as i32 + bottom,
+        );
+        let root = BitMapBackend::new(path, (w as u32, h as u32)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(path, e))?;
+        let centered = |size: u32| {
+            TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Center, VPos::Center))
+        };
+        root.draw(&Text::new(
+            title.to_string(),
+            ((left + cell * cols as i32 / 2), 26),
+            centered(20),
+        ))
+        .map_err(|e| err(path, e))?;
+        for (r, row) in values.iter().enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                let (x0, y0) = (left + c as i32 * cell, top + r as i32 * cell);
+                let t = if v.is_finite() {
+                    (v - lo) / (hi - lo)
+                } else {
+                    0.0
                 };
-                let color = if t > 0.55 { WHITE } else { BLACK };
-                let size = if text.len() > 4 { 12 } else { 15 };
-                root.draw(&Text::new(
-                    text,
-                    (x0 + cell / 2, y0 + cell / 2),
-                    centered(size).color(&color),
+                let fill = if v.is_finite() {
+                    blues(t)
+                } else {
+                    RGBColor(200, 200, 200)
+                };
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cell, y0 + cell)],
+                    fill.filled(),
                 ))
                 .map_err(|e| err(path, e))?;
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cell, y0 + cell)],
+                    RGBColor(255, 255, 255).stroke_width(1),
+                ))
+                .map_err(|e| err(path, e))?;
+                if annotate {
+                    let text = if v.is_finite() {
+                        format!("{v:.fmt_decimals$}")
+                    } else {
+                        "–".into()
+                    };
+                    let color = if t > 0.55 { WHITE } else { BLACK };
+                    let size = if text.len() > 4 { 12 } else { 15 };
+                    root.draw(&Text::new(
+                        text,
+                        (x0 + cell / 2, y0 + cell / 2),
+                        centered(size).color(&color),
+                    ))
+                    .map_err(|e| err(path, e))?;
+                }
             }
         }
-    }
-    for (r, name) in row_names.iter().enumerate() {
-        let style =
-            TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+        for (r, name) in row_names.iter().enumerate() {
+            let style =
+                TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+            root.draw(&Text::new(
+                name.clone(),
+                (left - 8, top + r as i32 * cell + cell / 2),
+                style,
+            ))
+            .map_err(|e| err(path, e))?;
+        }
+        for (c, name) in col_names.iter().enumerate() {
+            let size = if name.len() > 6 { 12 } else { 15 };
+            root.draw(&Text::new(
+                name.clone(),
+                (
+                    left + c as i32 * cell + cell / 2,
+                    top + rows as i32 * cell + 14,
+                ),
+                centered(size),
+            ))
+            .map_err(|e| err(path, e))?;
+        }
         root.draw(&Text::new(
-            name.clone(),
-            (left - 8, top + r as i32 * cell + cell / 2),
-            style,
+            col_label.to_string(),
+            (left + cell * cols as i32 / 2, h - 22),
+            centered(16),
         ))
         .map_err(|e| err(path, e))?;
-    }
-    for (c, name) in col_names.iter().enumerate() {
-        let size = if name.len() > 6 { 12 } else { 15 };
+        let vertical = TextStyle::from((FONT, 16).into_font().transform(FontTransform::Rotate270))
+            .pos(Pos::new(HPos::Center, VPos::Center));
         root.draw(&Text::new(
-            name.clone(),
-            (
-                left + c as i32 * cell + cell / 2,
-                top + rows as i32 * cell + 14,
-            ),
-            centered(size),
+            row_label.to_string(),
+            (18, top + cell * rows as i32 / 2),
+            vertical,
         ))
         .map_err(|e| err(path, e))?;
-    }
-    root.draw(&Text::new(
-        col_label.to_string(),
-        (left + cell * cols as i32 / 2, h - 22),
-        centered(16),
-    ))
-    .map_err(|e| err(path, e))?;
-    let vertical = TextStyle::from((FONT, 16).into_font().transform(FontTransform::Rotate270))
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    root.draw(&Text::new(
-        row_label.to_string(),
-        (18, top + cell * rows as i32 / 2),
-        vertical,
-    ))
-    .map_err(|e| err(path, e))?;
-    // colour bar
-    let (bx, by, bh) = (left + cell * cols as i32 + 24, top, cell * rows as i32);
-    for i in 0..bh {
-        let t = 1.0 - i as f32 / (bh - 1).max(1) as f32;
+        // colour bar
+        let (bx, by, bh) = (left + cell * cols as i32 + 24, top, cell * rows as i32);
+        for i in 0..bh {
+            let t = 1.0 - i as f32 / (bh - 1).max(1) as f32;
+            root.draw(&Rectangle::new(
+                [(bx, by + i), (bx + 18, by + i + 1)],
+                blues(t).filled(),
+            ))
+            .map_err(|e| err(path, e))?;
+        }
         root.draw(&Rectangle::new(
-            [(bx, by + i), (bx + 18, by + i + 1)],
-            blues(t).filled(),
+            [(bx, by), (bx + 18, by + bh)],
+            RGBColor(150, 150, 150).stroke_width(1),
         ))
         .map_err(|e| err(path, e))?;
-    }
-    root.draw(&Rectangle::new(
-        [(bx, by), (bx + 18, by + bh)],
-        RGBColor(150, 150, 150).stroke_width(1),
-    ))
-    .map_err(|e| err(path, e))?;
-    let left_style =
-        TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-    for (frac, v) in [(0.0f32, hi), (0.5, (lo + hi) / 2.0), (1.0, lo)] {
-        let y = by + (frac * bh as f32) as i32;
-        root.draw(&Text::new(
-            format!("{v:.fmt_decimals$}"),
-            (bx + 24, y),
-            left_style.clone(),
-        ))
-        .map_err(|e| err(path, e))?;
-    }
-    root.present().map_err(|e| err(path, e))
+        let left_style =
+            TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        for (frac, v) in [(0.0f32, hi), (0.5, (lo + hi) / 2.0), (1.0, lo)] {
+            let y = by + (frac * bh as f32) as i32;
+            root.draw(&Text::new(
+                format!("{v:.fmt_decimals$}"),
+                (bx + 24, y),
+                left_style.clone(),
+            ))
+            .map_err(|e| err(path, e))?;
+        }
+        root.present().map_err(|e| err(path, e))
+    })
 }
 
 /// A grid of RGB images (CHW, values in [0, 1]) laid out `rows`×`cols`, each scaled by `scale`.
@@ -373,98 +400,102 @@ pub fn labelled_grid_png(
     col_labels: Option<&[String]>,
     title: Option<&str>,
 ) -> Result<(), PlotError> {
-    ensure_font()?;
-    if h == 0 || w == 0 || rows == 0 || cols == 0 || scale == 0 {
-        return Err(PlotError(format!(
-            "cannot draw {}: empty grid",
-            path.display()
-        )));
-    }
-    let gap = 2usize;
-    let longest = row_labels
-        .map(|l| l.iter().map(|s| s.chars().count()).max().unwrap_or(0))
-        .unwrap_or(0);
-    let left = if row_labels.is_some() {
-        34.max(8 * longest + 12)
-    } else {
-        gap
-    };
-    let title_h = if title.is_some() { 36 } else { 0 };
-    let heads_h = if col_labels.is_some() { 24 } else { 0 };
-    let top = (title_h + heads_h).max(gap);
-    let (cw, ch) = (w * scale, h * scale);
-    let width = left + cols * (cw + gap);
-    let height = top + rows * (ch + gap);
-    let root = BitMapBackend::new(path, (width as u32, height as u32)).into_drawing_area();
-    root.fill(&RGBColor(30, 30, 30)).map_err(|e| err(path, e))?;
-    let label_area = RGBColor(255, 255, 255);
-    if left > gap {
-        root.draw(&Rectangle::new(
-            [(0, 0), (left as i32, height as i32)],
-            label_area.filled(),
-        ))
-        .map_err(|e| err(path, e))?;
-    }
-    if top > gap {
-        root.draw(&Rectangle::new(
-            [(0, 0), (width as i32, top as i32)],
-            label_area.filled(),
-        ))
-        .map_err(|e| err(path, e))?;
-    }
-    for (k, img) in images.iter().enumerate().take(rows * cols) {
-        if img.len() < 3 * h * w {
-            continue; // a missing image stays dark
+    atomic_png(path, |path| {
+        ensure_font()?;
+        if h == 0 || w == 0 || rows == 0 || cols == 0 || scale == 0 {
+            return Err(PlotError(format!(
+                "cannot draw {}: empty grid",
+                path.display()
+            )));
         }
-        let (r, c) = (k / cols, k % cols);
-        let (x0, y0) = (left + c * (cw + gap), top + r * (ch + gap));
-        for y in 0..ch {
-            for x in 0..cw {
-                let p = (y / scale) * w + x / scale;
-                let px = |ch: usize| (img[ch * h * w + p].clamp(0.0, 1.0) * 255.0).round() as u8;
-                root.draw_pixel(
-                    ((x0 + x) as i32, (y0 + y) as i32),
-                    &RGBColor(px(0), px(1), px(2)),
-                )
+        let gap = 2usize;
+        let longest = row_labels
+            .map(|l| l.iter().map(|s| s.chars().count()).max().unwrap_or(0))
+            .unwrap_or(0);
+        let left = if row_labels.is_some() {
+            34.max(8 * longest + 12)
+        } else {
+            gap
+        };
+        let title_h = if title.is_some() { 36 } else { 0 };
+        let heads_h = if col_labels.is_some() { 24 } else { 0 };
+        let top = (title_h + heads_h).max(gap);
+        let (cw, ch) = (w * scale, h * scale);
+        let width = left + cols * (cw + gap);
+        let height = top + rows * (ch + gap);
+        let root = BitMapBackend::new(path, (width as u32, height as u32)).into_drawing_area();
+        root.fill(&RGBColor(30, 30, 30)).map_err(|e| err(path, e))?;
+        let label_area = RGBColor(255, 255, 255);
+        if left > gap {
+            root.draw(&Rectangle::new(
+                [(0, 0), (left as i32, height as i32)],
+                label_area.filled(),
+            ))
+            .map_err(|e| err(path, e))?;
+        }
+        if top > gap {
+            root.draw(&Rectangle::new(
+                [(0, 0), (width as i32, top as i32)],
+                label_area.filled(),
+            ))
+            .map_err(|e| err(path, e))?;
+        }
+        for (k, img) in images.iter().enumerate().take(rows * cols) {
+            if img.len() < 3 * h * w {
+                continue; // a missing image stays dark
+            }
+            let (r, c) = (k / cols, k % cols);
+            let (x0, y0) = (left + c * (cw + gap), top + r * (ch + gap));
+            for y in 0..ch {
+                for x in 0..cw {
+                    let p = (y / scale) * w + x / scale;
+                    let px =
+                        |ch: usize| (img[ch * h * w + p].clamp(0.0, 1.0) * 255.0).round() as u8;
+                    root.draw_pixel(
+                        ((x0 + x) as i32, (y0 + y) as i32),
+                        &RGBColor(px(0), px(1), px(2)),
+                    )
+                    .map_err(|e| err(path, e))?;
+                }
+            }
+        }
+        let style =
+            TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+        if let Some(labels) = row_labels {
+            for (r, l) in labels.iter().enumerate().take(rows) {
+                root.draw(&Text::new(
+                    l.clone(),
+                    (left as i32 / 2, (top + r * (ch + gap) + ch / 2) as i32),
+                    style.clone(),
+                ))
                 .map_err(|e| err(path, e))?;
             }
         }
-    }
-    let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
-    if let Some(labels) = row_labels {
-        for (r, l) in labels.iter().enumerate().take(rows) {
+        if let Some(t) = title {
             root.draw(&Text::new(
-                l.clone(),
-                (left as i32 / 2, (top + r * (ch + gap) + ch / 2) as i32),
+                t.to_string(),
+                (width as i32 / 2, 18),
                 style.clone(),
             ))
             .map_err(|e| err(path, e))?;
         }
-    }
-    if let Some(t) = title {
-        root.draw(&Text::new(
-            t.to_string(),
-            (width as i32 / 2, 18),
-            style.clone(),
-        ))
-        .map_err(|e| err(path, e))?;
-    }
-    if let Some(heads) = col_labels {
-        let small =
-            TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
-        for (c, l) in heads.iter().enumerate().take(cols) {
-            root.draw(&Text::new(
-                l.clone(),
-                (
-                    (left + c * (cw + gap) + cw / 2) as i32,
-                    (title_h + 12) as i32,
-                ),
-                small.clone(),
-            ))
-            .map_err(|e| err(path, e))?;
+        if let Some(heads) = col_labels {
+            let small =
+                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+            for (c, l) in heads.iter().enumerate().take(cols) {
+                root.draw(&Text::new(
+                    l.clone(),
+                    (
+                        (left + c * (cw + gap) + cw / 2) as i32,
+                        (title_h + 12) as i32,
+                    ),
+                    small.clone(),
+                ))
+                .map_err(|e| err(path, e))?;
+            }
         }
-    }
-    root.present().map_err(|e| err(path, e))
+        root.present().map_err(|e| err(path, e))
+    })
 }
 
 /// OpenCV's and matplotlib's "jet" colour map: t ∈ [0, 1] from dark blue through cyan and

@@ -1,6 +1,6 @@
 //! Adam (Kingma & Ba 2015) as `torch.optim.Adam`.
 
-use super::{non_negative, Optimizer};
+use super::{non_negative, state_for, Optimizer, OptimizerState};
 use crate::error::{Error, Result};
 use crate::ops::optim::{adam_step, AdamArgs};
 use crate::tensor::Tensor;
@@ -89,5 +89,37 @@ impl Optimizer for Adam {
 
     fn set_lr(&mut self, lr: f32) {
         self.lr = lr;
+    }
+
+    fn state(&self) -> OptimizerState {
+        let mut s = OptimizerState::default();
+        for (i, st) in self.state.iter().enumerate() {
+            if let Some((m, v, t)) = st {
+                s.tensors.push((format!("adam.{i}.m"), m.clone()));
+                s.tensors.push((format!("adam.{i}.v"), v.clone()));
+                s.counters.push((format!("adam.{i}.step"), *t as u64));
+            }
+        }
+        s
+    }
+
+    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
+        let mut restored = Vec::with_capacity(self.params.len());
+        for (i, p) in self.params.iter().enumerate() {
+            let m = state_for(s, &format!("adam.{i}.m"), p)?;
+            let v = state_for(s, &format!("adam.{i}.v"), p)?;
+            let t = s.counter(&format!("adam.{i}.step"));
+            restored.push(match (m, v, t) {
+                (Some(m), Some(v), Some(t)) => Some((m, v, u32::try_from(t).unwrap_or(u32::MAX))),
+                (None, None, None) => None,
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "Adam state of parameter {i} is incomplete (needs m, v and step)"
+                    )))
+                }
+            });
+        }
+        self.state = restored;
+        Ok(())
     }
 }

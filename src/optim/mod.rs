@@ -28,6 +28,49 @@ pub trait Optimizer {
     fn lr(&self) -> f32;
     /// Change the learning rate (schedules).
     fn set_lr(&mut self, lr: f32);
+    /// What a resumed run needs to continue exactly as if it had never stopped (PyTorch's
+    /// `optimizer.state_dict()`): moments or momentum buffers, and step counters. Empty for an
+    /// optimizer that has not stepped.
+    fn state(&self) -> OptimizerState;
+    /// Restore a state taken by [`Optimizer::state`] from an optimizer over the same
+    /// parameters; checks every shape first and changes nothing if one is wrong.
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()>;
+}
+
+/// An optimizer's state: named tensors and named counters.
+#[derive(Clone, Default)]
+pub struct OptimizerState {
+    pub tensors: Vec<(String, crate::tensor::Tensor)>,
+    pub counters: Vec<(String, u64)>,
+}
+
+impl OptimizerState {
+    pub(crate) fn tensor(&self, name: &str) -> Option<&crate::tensor::Tensor> {
+        self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+    pub(crate) fn counter(&self, name: &str) -> Option<u64> {
+        self.counters
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| *c)
+    }
+}
+
+/// The state tensor `name` for parameter `p`, checked for shape (None when absent).
+pub(crate) fn state_for(
+    state: &OptimizerState,
+    name: &str,
+    p: &crate::tensor::Tensor,
+) -> Result<Option<crate::tensor::Tensor>> {
+    match state.tensor(name) {
+        None => Ok(None),
+        Some(t) if t.dims() == p.dims() => Ok(Some(t.to_device(p.device())?.detach())),
+        Some(t) => Err(crate::error::Error::Invalid(format!(
+            "optimizer state '{name}' has shape {}, its parameter {}",
+            t.shape(),
+            p.shape()
+        ))),
+    }
 }
 
 /// `x ≥ 0` and not NaN: the validity test for learning rates and similar settings.

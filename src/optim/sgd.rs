@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum, as `torch.optim.SGD`.
 
-use super::{non_negative, Optimizer};
+use super::{non_negative, state_for, Optimizer, OptimizerState};
 use crate::error::{Error, Result};
 use crate::ops::optim::{sgd_step, SgdArgs};
 use crate::tensor::Tensor;
@@ -87,5 +87,26 @@ impl Optimizer for Sgd {
 
     fn set_lr(&mut self, lr: f32) {
         self.lr = lr;
+    }
+
+    fn state(&self) -> OptimizerState {
+        let mut s = OptimizerState::default();
+        for (i, b) in self.bufs.iter().enumerate() {
+            if let Some(b) = b {
+                s.tensors.push((format!("sgd.{i}.momentum"), b.clone()));
+            }
+        }
+        s
+    }
+
+    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
+        let bufs = self
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| state_for(s, &format!("sgd.{i}.momentum"), p))
+            .collect::<Result<Vec<_>>>()?;
+        self.bufs = bufs;
+        Ok(())
     }
 }

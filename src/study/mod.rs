@@ -94,6 +94,32 @@ impl StudyConfig {
     }
 }
 
+/// The most seeds a study runs (each is a full set of training runs).
+pub const MAX_SEEDS: usize = 100;
+
+impl StudyConfig {
+    /// Check every setting before any work, so a mistake never leaves half a report behind.
+    pub fn validate(&self) -> Result<()> {
+        if self.seeds.is_empty() || self.seeds.len() > MAX_SEEDS {
+            return Err(Error::Invalid(format!(
+                "--seeds must be between 1 and {MAX_SEEDS}"
+            )));
+        }
+        if let Some(e) = self.epochs {
+            if e == 0 || e > crate::train::MAX_EPOCHS {
+                return Err(Error::Invalid(format!(
+                    "--epochs must be between 1 and {}, got {e}",
+                    crate::train::MAX_EPOCHS
+                )));
+            }
+        }
+        if self.limit == Some(0) {
+            return Err(Error::Invalid("--limit must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Mean and sample standard deviation.
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
@@ -165,8 +191,14 @@ fn plain_config(cfg: &StudyConfig, kind: ModelKind, seed: u64) -> crate::train::
 /// Run every task that exists and write the report into `out`.
 pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Result<StudyResults> {
     let start = std::time::Instant::now();
-    std::fs::create_dir_all(out)
-        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
+    cfg.validate()?;
+    if out.is_file() {
+        return Err(Error::Invalid(format!(
+            "--out {} is a file, not a folder",
+            out.display()
+        )));
+    }
+    crate::train::run_folder::ensure_writable(out)?;
     log(&format!("loading MNIST from {}", cfg.data_dir.display()));
     let mnist = crate::data::mnist::load(&cfg.data_dir)?;
 
@@ -239,6 +271,8 @@ pub fn run_study(cfg: &StudyConfig, out: &Path, log: &mut dyn FnMut(&str)) -> Re
         method: &crate::train::Method::Plain,
         suppression: None,
         cfg: &tc,
+        // The study owns its folders: a re-run replaces them.
+        mode: crate::train::run_folder::FolderMode::Overwrite,
     };
     let (attention_run, attention) =
         crate::train::train_run(&plan, &data, &out.join(&attention_folder), &mut |s| {

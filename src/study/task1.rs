@@ -28,6 +28,8 @@ pub fn run(
         method: &Method::Plain,
         suppression: None,
         cfg,
+        // The study owns its folders: a re-run replaces them.
+        mode: crate::train::run_folder::FolderMode::Overwrite,
     };
     train_run(&plan, data, out, log)
 }

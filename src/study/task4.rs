@@ -128,6 +128,8 @@ fn run_row(
             method,
             suppression: suppression.as_ref(),
             cfg: &tc,
+            // The study owns its folders: a re-run replaces them.
+            mode: crate::train::run_folder::FolderMode::Overwrite,
         };
         let (run, model) = train_run(&plan, &data, &out.join(&folder), &mut |s| {
             log(&format!("    {s}"))

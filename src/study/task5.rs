@@ -897,7 +897,7 @@ pub fn attack_checkpoint(
             "--source and --target are the same class: a targeted attack needs another".into(),
         ));
     }
-    crate::train::run_folder::prepare_folder(out)?;
+    crate::train::run_folder::ensure_writable(out)?;
     let split = spec.split;
     let indices: Vec<usize> = match spec.source {
         Some(d) => {

@@ -24,6 +24,7 @@
 
 pub mod eval;
 pub mod methods;
+pub mod resume;
 pub mod run_folder;
 pub mod step;
 pub mod suppression;
@@ -75,6 +76,9 @@ fn device_name<S: serde::Serializer>(d: &Device, s: S) -> std::result::Result<S:
 /// vectors and stream ids never overflow.
 pub const MAX_EPOCHS: usize = 100_000;
 
+/// The largest batch accepted: the whole train split.
+pub const MAX_BATCH: usize = 60_000;
+
 impl TrainConfig {
     /// Check the values a user can get wrong.
     pub fn validate(&self) -> Result<()> {
@@ -84,8 +88,11 @@ impl TrainConfig {
                 self.epochs
             )));
         }
-        if self.batch == 0 {
-            return Err(Error::Invalid("--batch must be at least 1".into()));
+        if self.batch == 0 || self.batch > MAX_BATCH {
+            return Err(Error::Invalid(format!(
+                "--batch must be between 1 and {MAX_BATCH} (the train split's size), got {}",
+                self.batch
+            )));
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(Error::Invalid(format!(
@@ -101,7 +108,7 @@ impl TrainConfig {
 }
 
 /// What one epoch measured. Accuracies are in percent.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct EpochRecord {
     pub epoch: usize,
     /// Running accuracy over the epoch's training batches (as the model was updating).
@@ -124,13 +131,51 @@ pub fn fit(
     step: &dyn Step,
     opt: &mut dyn Optimizer,
     label: &str,
+    on_epoch: impl FnMut(&EpochRecord, &dyn Module) -> Result<()>,
+) -> Result<Vec<EpochRecord>> {
+    fit_from(
+        model,
+        data,
+        cfg,
+        step,
+        opt,
+        label,
+        resume::Progress::default(),
+        on_epoch,
+        &mut |_, _, _| Ok(()),
+    )
+}
+
+/// [`fit`] from a saved point (`from`; `Progress::default()` is the beginning), calling `save`
+/// with where the run stands after every epoch and, when the user interrupts
+/// ([`crate::interrupt`]), after the step in progress — then returning
+/// [`Error::Interrupted`]. Started from a point that `save` was given, it computes exactly
+/// what the uninterrupted loop computes.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_from(
+    model: &dyn Module,
+    data: &BiasedMnist,
+    cfg: &TrainConfig,
+    step: &dyn Step,
+    opt: &mut dyn Optimizer,
+    label: &str,
+    from: resume::Progress,
     mut on_epoch: impl FnMut(&EpochRecord, &dyn Module) -> Result<()>,
+    save: &mut dyn FnMut(&resume::Progress, &dyn Module, &dyn Optimizer) -> Result<()>,
 ) -> Result<Vec<EpochRecord>> {
     cfg.validate()?;
     let n = split_len(data, Split::Train, cfg.limit);
     let steps = n.div_ceil(cfg.batch);
-    let mut records = Vec::with_capacity(cfg.epochs);
-    for epoch in 0..cfg.epochs {
+    let first = from.epoch;
+    let mut records = from.records.clone();
+    for epoch in first..cfg.epochs {
+        // Where this epoch starts: at its beginning, or where the saved run stopped.
+        let resumed = epoch == first;
+        let (skip, prior_seconds) = if resumed {
+            (from.step, from.seconds)
+        } else {
+            (0, 0.0)
+        };
         model.set_training(true);
         let bar = progress_bar(
             cfg.progress,
@@ -142,10 +187,21 @@ pub fn fit(
         // The epoch's running loss sum and correct count stay on the device (DESIGN rule 6):
         // reading them every step would make the host wait for the GPU at every step. They are
         // read once at the end of the epoch (and every 64 steps when a progress bar is shown).
-        let mut loss_acc = Tensor::zeros([1], cfg.device)?;
-        let mut correct_acc = Tensor::zeros([1], cfg.device)?;
-        let mut seen = 0usize;
-        for (i, indices) in order.chunks(cfg.batch).enumerate() {
+        let (mut loss_acc, mut correct_acc, mut seen) = if resumed {
+            (
+                Tensor::from_vec(vec![from.loss_sum], [1], cfg.device)?,
+                Tensor::from_vec(vec![from.correct], [1], cfg.device)?,
+                from.seen,
+            )
+        } else {
+            (
+                Tensor::zeros([1], cfg.device)?,
+                Tensor::zeros([1], cfg.device)?,
+                0usize,
+            )
+        };
+        bar.inc(skip as u64);
+        for (i, indices) in order.chunks(cfg.batch).enumerate().skip(skip) {
             let (x, y) = data.batch(Split::Train, epoch, indices, Paint::DRAWN, cfg.device)?;
             let batch = Batch {
                 x,
@@ -175,6 +231,28 @@ pub fn fit(
                 ));
             }
             bar.inc(1);
+            if crate::interrupt::requested() {
+                bar.finish_and_clear();
+                save(
+                    &resume::Progress {
+                        epoch,
+                        step: i + 1,
+                        loss_sum: loss_acc.to_scalar()?,
+                        correct: correct_acc.to_scalar()?,
+                        seen,
+                        seconds: prior_seconds + start.elapsed().as_secs_f64(),
+                        records: records.clone(),
+                    },
+                    model,
+                    opt,
+                )?;
+                return Err(Error::Interrupted(format!(
+                    "stopped after step {} of {steps} in epoch {} of {}",
+                    i + 1,
+                    epoch + 1,
+                    cfg.epochs
+                )));
+            }
         }
         let (loss_sum, correct) = (
             loss_acc.to_scalar()? as f64,
@@ -188,7 +266,7 @@ pub fn fit(
                 epoch + 1
             )));
         }
-        let seconds = start.elapsed().as_secs_f64();
+        let seconds = prior_seconds + start.elapsed().as_secs_f64();
         model.set_training(false);
         let hard = evaluate(model, data, Split::Hard, cfg.limit, cfg.device)?;
         let aligned = evaluate(model, data, Split::Aligned, cfg.limit, cfg.device)?;
@@ -202,6 +280,15 @@ pub fn fit(
         };
         on_epoch(&rec, model)?;
         records.push(rec);
+        save(
+            &resume::Progress {
+                epoch: epoch + 1,
+                records: records.clone(),
+                ..resume::Progress::default()
+            },
+            model,
+            opt,
+        )?;
     }
     Ok(records)
 }

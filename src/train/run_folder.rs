@@ -8,17 +8,24 @@
 //! | `conflict_matrix.png` | at the end | accuracy per (digit, painted colour) |
 //! | `metrics.json` | last | [`RunRecord`]: per-epoch metrics, best and final hard accuracy, the method and its hyper-parameters, the evaluations |
 //!
-//! The folder is checked for writability before training starts, so a read-only `--out` fails
-//! at once instead of after the last epoch. A loss that becomes NaN stops the run; the
-//! checkpoint of the last good epoch stays in the folder.
+//! | `resume.safetensors` | after every epoch, and on Ctrl-C (atomic) | model, optimizer state and progress: `--resume` continues from it ([`super::resume`]); removed once the run is complete |
+//! | `manifest.json` | very last | every file of the finished run with its MD5: readers trust only a folder that has one |
+//!
+//! **A folder is one unit.** Before any training the folder is checked: writable, room for the
+//! checkpoints, temporary files of a killed run removed, and no other run's files in it (unless
+//! `--overwrite` deletes them, or `--resume` continues that very run — its settings must be the
+//! same). Every file is written to a temporary name and renamed; the manifest comes last. A loss
+//! that becomes NaN stops the run; the last good epoch's checkpoint and resume file stay.
 
 use super::eval::{conflict_matrix, evaluate, red1_probe, Evaluation, Red1Probe};
 use super::methods::Method;
+use super::resume::{self, Progress, RESUME_FILE};
 use super::suppression::Suppression;
-use super::{fit, EpochRecord, TrainConfig};
+use super::{fit_from, EpochRecord, TrainConfig};
 use crate::checkpoint::save_with_metadata;
 use crate::data::{BiasedMnist, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
+use crate::files::{remove_stale_temporaries, write_manifest, MANIFEST};
 use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::optim::Adam;
@@ -88,20 +95,198 @@ pub struct RunPlan<'a> {
     /// The ranked suppression hook (required by, and only used with, `Method::Suppress`).
     pub suppression: Option<&'a Suppression>,
     pub cfg: &'a TrainConfig,
+    /// What to do when the folder already holds a run.
+    pub mode: FolderMode,
 }
+
+/// What to do with an output folder that already holds a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FolderMode {
+    /// Refuse (the default: a run never silently replaces another).
+    #[default]
+    Fresh,
+    /// Delete the earlier run's files and start over.
+    Overwrite,
+    /// Continue the run whose resume file is there (same settings required).
+    Resume,
+}
+
+/// The files a run writes into its folder.
+const RUN_FILES: [&str; 7] = [
+    "model.safetensors",
+    "metrics.json",
+    "curves.png",
+    "confusion_hard.png",
+    "conflict_matrix.png",
+    RESUME_FILE,
+    MANIFEST,
+];
 
 fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Invalid(e.to_string())
 }
 
-/// Create `out` and make sure a file can be written there, before any training.
-pub fn prepare_folder(out: &Path) -> Result<()> {
+/// Create `out`, remove temporary files a killed process left there, and make sure a file can
+/// be written — before any long work, so a read-only or missing folder fails at once.
+pub fn ensure_writable(out: &Path) -> Result<()> {
     std::fs::create_dir_all(out)
         .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
-    let probe = out.join(format!(".write-test-{}", std::process::id()));
+    remove_stale_temporaries(out);
+    let probe = out.join(format!(".write-test.tmp-{}", std::process::id()));
     std::fs::write(&probe, b"ok")
         .and_then(|_| std::fs::remove_file(&probe))
         .map_err(|e| Error::Invalid(format!("cannot write into {}: {e}", out.display())))
+}
+
+/// Get `out` ready before any training: create it, remove temporaries a killed run left, make
+/// sure a file can be written there, and decide what to do with a run already in it (see
+/// [`FolderMode`]). Returns true when the run is to be resumed.
+pub fn prepare_folder(out: &Path, mode: FolderMode, key: &str) -> Result<bool> {
+    ensure_writable(out)?;
+    let has = |f: &str| out.join(f).exists();
+    let resume_file = out.join(RESUME_FILE);
+    match mode {
+        FolderMode::Resume if has(RESUME_FILE) => {
+            let (saved, _, _) = resume::peek(&resume_file)?;
+            if saved != key {
+                return Err(Error::Invalid(format!(
+                    "{} holds a run with other settings ({}): resume it with those, or --overwrite to start over",
+                    out.display(),
+                    key_difference(&saved, key)
+                )));
+            }
+            Ok(true)
+        }
+        FolderMode::Resume if has(MANIFEST) => Err(Error::Invalid(format!(
+            "the run in {} already finished: nothing to resume",
+            out.display()
+        ))),
+        FolderMode::Resume => Err(Error::Invalid(format!(
+            "nothing to resume in {}: it has no {RESUME_FILE}",
+            out.display()
+        ))),
+        FolderMode::Overwrite => {
+            for f in RUN_FILES {
+                if has(f) {
+                    std::fs::remove_file(out.join(f)).map_err(|e| {
+                        Error::Invalid(format!("cannot remove {}: {e}", out.join(f).display()))
+                    })?;
+                }
+            }
+            Ok(false)
+        }
+        FolderMode::Fresh => match refusal(out) {
+            Some(e) => Err(e),
+            None => Ok(false),
+        },
+    }
+}
+
+/// The settings that differ between two run keys: `epochs 3 there, 4 here; …`.
+fn key_difference(there: &str, here: &str) -> String {
+    let parse = |k: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(k);
+    match (parse(there), parse(here)) {
+        (Ok(a), Ok(b)) => {
+            let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
+            names.sort();
+            names.dedup();
+            let none = serde_json::Value::Null;
+            names
+                .into_iter()
+                .filter(|k| a.get(*k) != b.get(*k))
+                .map(|k| {
+                    format!(
+                        "{k} {} there, {} here",
+                        a.get(k).unwrap_or(&none),
+                        b.get(k).unwrap_or(&none)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        _ => format!("saved as {there}"),
+    }
+}
+
+/// Why a fresh run may not start in `out` (None: it may).
+fn refusal(out: &Path) -> Option<Error> {
+    let has = |f: &str| out.join(f).exists();
+    if has(RESUME_FILE) {
+        let (_, epoch, _) = resume::peek(&out.join(RESUME_FILE)).unwrap_or_default();
+        return Some(Error::Invalid(format!(
+            "{} holds an unfinished run ({epoch} epoch(s) done): --resume continues it, --overwrite starts over",
+            out.display()
+        )));
+    }
+    if has(MANIFEST) {
+        return Some(Error::Invalid(format!(
+            "{} holds a finished run: choose another --out, or --overwrite to replace it",
+            out.display()
+        )));
+    }
+    RUN_FILES.iter().find(|f| has(f)).map(|f| {
+        Error::Invalid(format!(
+            "{} holds files of an earlier run ({f}, …): choose another --out, or --overwrite to replace them",
+            out.display()
+        ))
+    })
+}
+
+/// The checks of [`prepare_folder`] that need no run settings, changing nothing: for a
+/// command to make before any slow preparation (ranking channels, loading data).
+pub fn precheck(out: &Path, mode: FolderMode) -> Result<()> {
+    ensure_writable(out)?;
+    match mode {
+        FolderMode::Fresh => refusal(out).map_or(Ok(()), Err),
+        FolderMode::Resume if !out.join(RESUME_FILE).exists() => {
+            if out.join(MANIFEST).exists() {
+                Err(Error::Invalid(format!(
+                    "the run in {} already finished: nothing to resume",
+                    out.display()
+                )))
+            } else {
+                Err(Error::Invalid(format!(
+                    "nothing to resume in {}: it has no {RESUME_FILE}",
+                    out.display()
+                )))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuse to start when the folder's disk cannot hold the checkpoints: the model file, and the
+/// resume file (the model again and Adam's two moments), twice each while a new one is written.
+fn check_room(out: &Path, parameters: usize) -> Result<()> {
+    let need = (2 * (4 * parameters * 4) + (1 << 20)) as u64;
+    match crate::files::free_bytes(out) {
+        Some(free) if free < need => Err(Error::Invalid(format!(
+            "{} has {:.1} MB free; the run's checkpoints need {:.1} MB",
+            out.display(),
+            free as f64 / 1e6,
+            need as f64 / 1e6
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A run's settings as one JSON line: a resume file records it, and only a run with the same
+/// key may continue from it.
+fn run_key(plan: &RunPlan, data: &BiasedMnist) -> String {
+    serde_json::json!({
+        "model": plan.kind.name(),
+        "method": plan.method,
+        "epochs": plan.cfg.epochs,
+        "batch": plan.cfg.batch,
+        "lr": plan.cfg.lr,
+        "seed": plan.cfg.seed,
+        "limit": plan.cfg.limit,
+        "device": plan.cfg.device.to_string(),
+        "bias": data.bias,
+        "redraw_per_epoch": data.redraw_per_epoch,
+        "suppression": plan.suppression,
+    })
+    .to_string()
 }
 
 /// Train one model with one method and write its folder `out`. Returns the record and the
@@ -124,8 +309,10 @@ pub fn train_run(
         }
         _ => None,
     };
-    prepare_folder(out)?;
+    let key = run_key(plan, data);
+    let resuming = prepare_folder(out, plan.mode, &key)?;
     let model = plan.kind.build(cfg.seed, cfg.device)?;
+    check_room(out, model.num_parameters())?;
     if let Some(s) = &suppression {
         // The handle is not kept: the hook stays on the returned model, as it is part of it.
         s.attach(model.as_ref())?;
@@ -144,14 +331,29 @@ pub fn train_run(
     let ckpt = out.join("model.safetensors");
     let label = format!("{} {}", plan.kind.name(), plan.method.name());
     let mut opt = Adam::new(model.parameters(), cfg.lr)?;
-    let mut last_saved = 0usize;
-    let records: Vec<EpochRecord> = fit(
+    let resume_path = out.join(RESUME_FILE);
+    let start = if resuming {
+        let p = resume::load(&resume_path, model.as_ref(), &mut opt, &key)?;
+        log(&format!(
+            "resuming {label} in {}: {} of {} epochs done, {} steps into the next",
+            out.display(),
+            p.epoch,
+            cfg.epochs,
+            p.step
+        ));
+        p
+    } else {
+        Progress::default()
+    };
+    let mut last_saved = start.epoch;
+    let records: Vec<EpochRecord> = fit_from(
         model.as_ref(),
         data,
         cfg,
         step.as_ref(),
         &mut opt,
         &label,
+        start,
         |r, m| {
             log(&format!(
                 "epoch {:>2}: train {:5.1}%  hard {:5.1}%  aligned {:5.1}%  loss {:.4}  ({:.2} s)",
@@ -161,8 +363,13 @@ pub fn train_run(
             last_saved = r.epoch;
             Ok(())
         },
+        &mut |p, m, o| resume::save(&resume_path, m, o, p, &key),
     )
     .map_err(|e| match e {
+        Error::Interrupted(msg) => Error::Interrupted(format!(
+            "{msg}; saved in {}. Run the same command with --resume to continue",
+            out.display()
+        )),
         Error::Numeric(msg) if last_saved > 0 => Error::Numeric(format!(
             "{msg}. The checkpoint of epoch {last_saved} is kept in {}",
             ckpt.display()
@@ -222,6 +429,12 @@ pub fn train_run(
         files,
     };
     crate::files::write_json(&out.join("metrics.json"), &run)?;
+    // The manifest marks the folder complete; only then is the resume file dropped.
+    write_manifest(out, &run.files)?;
+    if resume_path.exists() {
+        std::fs::remove_file(&resume_path)
+            .map_err(|e| Error::Invalid(format!("cannot remove {}: {e}", resume_path.display())))?;
+    }
     Ok((run, model))
 }
 
@@ -322,6 +535,18 @@ pub struct LoadedModel {
 /// parameter names, the weights are checked name by name and shape by shape, a suppression
 /// hook saved in the metadata is re-attached, and the model is put in evaluation mode.
 pub fn load_model(path: &Path, device: crate::device::Device) -> Result<LoadedModel> {
+    if crate::files::check_against_manifest(path, RESUME_FILE)?
+        == crate::files::FolderState::Unfinished
+    {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let done = resume::peek(&dir.join(RESUME_FILE))
+            .map(|(_, e, _)| e)
+            .unwrap_or(0);
+        return Err(Error::Invalid(format!(
+            "{} belongs to an unfinished run ({done} epoch(s) done, no manifest): finish it with --resume, or copy the file out of the folder to use it as it is",
+            path.display()
+        )));
+    }
     let tensors = crate::checkpoint::load(path, device)?;
     let Some(kind) = ModelKind::of_checkpoint(&tensors) else {
         let mut names: Vec<&String> = tensors.keys().collect();

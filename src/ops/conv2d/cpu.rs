@@ -22,7 +22,7 @@
 //! adds the partials in range order: the result does not depend on scheduling.
 
 use super::Conv2dArgs;
-use crate::device::cpu::{num_threads, take, take_zeroed};
+use crate::device::cpu::{take, take_zeroed};
 use crate::ops::matmul::gemm::sgemm_st;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -241,6 +241,12 @@ pub fn conv2d_bwd_input(g: &[f32], w: &[f32], a: &Conv2dArgs) -> Vec<f32> {
     dx
 }
 
+/// How many batch ranges the weight gradient is split into. Fixed — not the thread count — so
+/// the partial sums are added in the same order with any `RAYON_NUM_THREADS` and the gradient
+/// (hence training) is bit-for-bit the same; 16 ranges keep up to 16 threads busy, and adding
+/// 16 partials of at most 147,456 floats (ShapeCNN's largest layer) costs little.
+const BWD_WEIGHT_PARTS: usize = 16;
+
 /// `conv2d_bwd_weight_f32`: dw = Σ_n g_n · col_nᵀ, in fixed batch ranges (deterministic).
 ///
 /// We accumulate the transpose, dwᵀ (K×O) = Σ_n col_n · g_nᵀ: the GEMM then reads the patch
@@ -251,7 +257,7 @@ pub fn conv2d_bwd_weight(g: &[f32], x: &[f32], a: &Conv2dArgs) -> Vec<f32> {
     let (k, p) = (d.k(), d.p());
     let n = a.n as usize;
     let in_sz = d.c * d.h * d.w;
-    let parts = num_threads().min(n).max(1);
+    let parts = BWD_WEIGHT_PARTS.min(n).max(1);
     let partials: Vec<Vec<f32>> = (0..parts)
         .into_par_iter()
         .map(|t| {
