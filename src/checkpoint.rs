@@ -153,13 +153,18 @@ pub fn load_metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>> 
 pub fn load(path: impl AsRef<Path>, device: Device) -> Result<HashMap<String, Tensor>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| ck_err(path, format!("cannot read: {e}")))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+    load_bytes(path, &bytes, device)
+}
+
+/// [`load`] from the file's bytes (`path` names it in messages).
+pub fn load_bytes(path: &Path, bytes: &[u8], device: Device) -> Result<HashMap<String, Tensor>> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| {
         ck_err(
             path,
             format!("not a valid safetensors file (truncated or corrupted?): {e:?}"),
         )
     })?;
-    let (_, header) = SafeTensors::read_metadata(&bytes)
+    let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| ck_err(path, format!("invalid header: {e:?}")))?;
     let meta = header.metadata().clone().unwrap_or_default();
     let mut out = HashMap::new();

@@ -4,7 +4,10 @@
 //! model, a missing dataset) ends with one line on stderr saying what is wrong and what to do,
 //! and a non-zero exit code — never a panic backtrace.
 
-use clap::{Parser, Subcommand};
+mod cli_args;
+
+use clap::Parser;
+use cli_args::{AttackArgs, Cli, Command, DataAction, DataArgs, SaeArgs, TrainArgs};
 use shortcut::data::{self, fetch, mnist, BiasedMnist, Split};
 use shortcut::models::ModelKind;
 use shortcut::nn::Module;
@@ -16,236 +19,6 @@ use shortcut::{Device, Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(
-    name = "shortcut",
-    version,
-    about = "A from-scratch tensor engine and the shortcut-learning study on Biased MNIST"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the study (Tasks 0–6) and write a report folder with index.html.
-    Study {
-        /// quick (smoke run: 2 epochs, 5,000 samples, one seed), default (the SPEC's settings,
-        /// one seed) or full (three seeds and the method × architecture table).
-        #[arg(long, default_value = "default")]
-        profile: String,
-        /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
-        #[arg(long, default_value = "auto")]
-        device: String,
-        /// Output folder.
-        #[arg(long, default_value = "study-out")]
-        out: PathBuf,
-        /// Number of seeds (0, 1, …) to train; default: 3 for full, 1 for quick.
-        #[arg(long, allow_hyphen_values = true, value_parser = seed_value)]
-        seeds: Option<u64>,
-        /// Epochs per training run (default: the profile's).
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        epochs: Option<usize>,
-        /// Use only the first N samples of each split.
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        limit: Option<usize>,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Train a model on Biased MNIST with one of the debiasing methods.
-    Train(TrainArgs),
-    /// Evaluate a saved checkpoint (LazyCNN or ShapeCNN) on the train, hard and aligned splits.
-    Eval {
-        /// A model.safetensors written by `shortcut train`.
-        checkpoint: PathBuf,
-        #[arg(long, default_value = "auto")]
-        device: String,
-        /// The data seed (colours and noise of the splits).
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-        seed: u64,
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        limit: Option<usize>,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Tasks 2 and 3 on a checkpoint (LazyCNN, ShapeCNN or AttentionCNN): feature
-    /// visualization, colour selectivity, Grad-CAM; writes explain.html, explain.json, PNGs.
-    Explain {
-        /// A model.safetensors written by `shortcut train` or `shortcut study`.
-        checkpoint: PathBuf,
-        /// Output folder (default: explain-<model> beside the current folder).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long, default_value = "auto")]
-        device: String,
-        /// The data seed (colours and noise of the test images).
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-        seed: u64,
-        /// A tenth of the optimization steps and fewer images: a smoke run in seconds.
-        #[arg(long)]
-        quick: bool,
-        /// Use only the first N test images.
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        limit: Option<usize>,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json and a strip.
-    Attack(AttackArgs),
-    /// Train a sparse autoencoder on a checkpoint's hidden layer (SPEC Task 6) and measure it:
-    /// writes sae.safetensors, sae.json, sae.html, the digit/colour tables and figures.
-    Sae(SaeArgs),
-    /// Draw one Grad-CAM overlay: the image and its CAM side by side.
-    Gradcam {
-        /// A model.safetensors written by `shortcut train` or `shortcut study`.
-        checkpoint: PathBuf,
-        /// train, hard or aligned.
-        #[arg(long, default_value = "hard")]
-        split: String,
-        /// The image's index in the split.
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        index: usize,
-        /// The class to explain (default: the predicted one).
-        #[arg(long, allow_hyphen_values = true)]
-        class: Option<i64>,
-        /// The layer, by dotted name (default: the model's last convolution).
-        #[arg(long)]
-        layer: Option<String>,
-        /// The PNG to write.
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value = "auto")]
-        device: String,
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-        seed: u64,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Download or inspect the dataset.
-    Data {
-        #[command(subcommand)]
-        action: DataAction,
-    },
-    /// Show the devices this build can use.
-    Devices {
-        #[arg(long, default_value = "auto")]
-        device: String,
-    },
-}
-
-/// `shortcut train <lazy|shape>`: the model, the method and their settings.
-#[derive(clap::Args)]
-struct TrainArgs {
-    /// The model: lazy (LazyCNN, SPEC Task 1) or shape (ShapeCNN, SPEC Task 4.3).
-    model: String,
-    /// plain (cross-entropy), consistency (colour jitter + symmetric KL), focal (focal loss) or
-    /// suppress (a forward hook scales the last conv's colour and shape channels).
-    #[arg(long, default_value = "plain")]
-    method: String,
-    /// Epochs (default: the SPEC's for the method — plain 10 lazy / 20 shape, consistency 25,
-    /// focal 30, suppress 15).
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    epochs: Option<usize>,
-    #[arg(long, default_value_t = 64, allow_hyphen_values = true, value_parser = count)]
-    batch: usize,
-    /// Adam's learning rate (default: 5e-4 for focal, 1e-3 otherwise).
-    #[arg(long, allow_hyphen_values = true)]
-    lr: Option<f32>,
-    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-    seed: u64,
-    /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
-    #[arg(long, default_value = "auto")]
-    device: String,
-    /// Output folder (default: runs/<model>-<method>-seed<SEED>).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Probability of the dominant colour in the train split.
-    #[arg(long, default_value_t = 0.95, allow_hyphen_values = true)]
-    bias: f32,
-    /// Draw the train colours and noise once instead of every epoch.
-    #[arg(long)]
-    fixed_colors: bool,
-    /// Use only the first N samples of each split.
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    limit: Option<usize>,
-    /// consistency: weight λ of the symmetric KL term (default 5).
-    #[arg(long, allow_hyphen_values = true)]
-    lambda: Option<f32>,
-    /// focal: focusing parameter γ (default 2).
-    #[arg(long, allow_hyphen_values = true)]
-    gamma: Option<f32>,
-    /// suppress: factor of the colour channels (default 0.3).
-    #[arg(long, allow_hyphen_values = true)]
-    suppress: Option<f32>,
-    /// suppress: factor of the shape channels (default 3.0).
-    #[arg(long, allow_hyphen_values = true)]
-    amplify: Option<f32>,
-    /// Continue the unfinished run in --out (after Ctrl-C or a crash) from its last save.
-    #[arg(long, conflicts_with = "overwrite")]
-    resume: bool,
-    /// Replace the run already in --out.
-    #[arg(long)]
-    overwrite: bool,
-    /// suppress: rank the channels on this trained checkpoint of the same model (default:
-    /// train the plain model of the same seed first, into <out>/ranked-plain).
-    #[arg(long)]
-    rank_from: Option<PathBuf>,
-    #[command(flatten)]
-    data: DataArgs,
-}
-
-#[derive(Subcommand)]
-enum DataAction {
-    /// Download the four MNIST files from public mirrors, verifying their MD5 sums.
-    Fetch {
-        /// Target folder.
-        #[arg(long, default_value = "data/mnist")]
-        dir: PathBuf,
-        /// A mirror to try first (serving <URL>/<file>.gz); may be repeated.
-        #[arg(long)]
-        mirror: Vec<String>,
-    },
-    /// Write a grid of samples per split as PNG.
-    Preview {
-        #[arg(long, default_value = "preview")]
-        out: PathBuf,
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-        seed: u64,
-        #[arg(long, default_value_t = 0.95, allow_hyphen_values = true)]
-        bias: f32,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-}
-
-#[derive(clap::Args)]
-struct DataArgs {
-    /// MNIST folder (else $SHORTCUT_DATA, ./data/mnist, ../shared/data/mnist; fetched into
-    /// ./data/mnist when none has it).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-}
-
-/// Parse a count or size (`--epochs`, `--limit`, `--batch`, …): our own message for what clap
-/// would reject with its own (a negative number, a word), so every mistake reads alike.
-fn count(s: &str) -> std::result::Result<usize, String> {
-    match s.trim().parse::<i128>() {
-        Ok(v) if v < 0 => Err(format!("{v} is negative: a count is a whole number ≥ 0")),
-        Ok(v) => usize::try_from(v).map_err(|_| format!("{v} is too large")),
-        Err(_) => Err(format!("'{s}' is not a whole number")),
-    }
-}
-
-/// Parse a seed: any whole number in 0 … 2⁶⁴ − 1.
-fn seed_value(s: &str) -> std::result::Result<u64, String> {
-    match s.trim().parse::<i128>() {
-        Ok(v) if v < 0 => Err(format!("{v} is negative: a seed is a whole number ≥ 0")),
-        Ok(v) => u64::try_from(v).map_err(|_| format!("{v} is larger than 2^64 − 1")),
-        Err(_) => Err(format!("'{s}' is not a whole number")),
-    }
-}
-
 fn say(s: &str) {
     println!("{s}");
 }
@@ -254,12 +27,17 @@ fn say(s: &str) {
 fn resolve_data(args: &DataArgs) -> Result<PathBuf> {
     match data::find_data_dir(args.data_dir.as_deref()) {
         Ok(dir) => Ok(dir),
-        Err(_) if args.data_dir.is_some() => {
-            let d = args.data_dir.as_ref().unwrap();
+        Err(_) if args.data_dir.is_some() || std::env::var_os("SHORTCUT_DATA").is_some() => {
+            let (flag, d) = match &args.data_dir {
+                Some(d) => (format!("--data-dir {}", d.display()), d.clone()),
+                None => {
+                    let d = PathBuf::from(std::env::var_os("SHORTCUT_DATA").unwrap_or_default());
+                    (format!("$SHORTCUT_DATA={}", d.display()), d)
+                }
+            };
             Err(Error::Invalid(format!(
-                "--data-dir {}: the four MNIST files are not there (expected {}.gz etc.); fix the path or run `shortcut data fetch --dir {}`",
-                d.display(),
-                mnist::FILES[0],
+                "{flag}: no MNIST there ({}); fix the path or run `shortcut data fetch --dir {}`",
+                mnist::describe_absence(&d),
                 d.display()
             )))
         }
@@ -331,8 +109,16 @@ fn run(cli: Cli) -> Result<()> {
                     "wgpu: no adapter (install a Vulkan driver, e.g. Debian's mesa-vulkan-drivers)",
                 );
             }
-            for (i, a) in adapters.iter().enumerate() {
-                let tag = if i == 0 { " ← --device wgpu" } else { "" };
+            // Marked from the same choice `--device wgpu` makes (SHORTCUT_WGPU_ADAPTER included).
+            let chosen = shortcut::device::wgpu::adapters::best()
+                .ok()
+                .map(|b| b.info);
+            for a in &adapters {
+                let tag = if chosen.as_ref() == Some(&a.info) {
+                    " ← --device wgpu"
+                } else {
+                    ""
+                };
                 say(&format!(
                     "wgpu: {}{tag}",
                     shortcut::device::wgpu::describe(&a.info)
@@ -457,7 +243,8 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let profile = Profile::parse(&profile)?;
             // The data folder is found (or fetched) only once every setting is known to be good.
-            let mut cfg = StudyConfig::for_profile(profile, Device::parse(&device)?, PathBuf::new());
+            let mut cfg =
+                StudyConfig::for_profile(profile, Device::parse(&device)?, PathBuf::new());
             if let Some(n) = seeds {
                 if n == 0 || n > study::MAX_SEEDS as u64 {
                     return Err(Error::Invalid(format!(
@@ -542,92 +329,6 @@ fn load_checkpoint(path: &Path, device: Device) -> Result<LoadedModel> {
         ));
     }
     Ok(loaded)
-}
-
-/// `shortcut attack CHECKPOINT`: which images, which attack, which ε.
-#[derive(clap::Args)]
-struct AttackArgs {
-    /// A model.safetensors written by `shortcut train` or `shortcut study`.
-    checkpoint: PathBuf,
-    /// fgsm, pgd (α = ε/10, 40 steps) or colour (repaint the stroke; no ε).
-    #[arg(long, default_value = "pgd")]
-    method: String,
-    /// Comma-separated ε values in [0, 1].
-    #[arg(
-        long,
-        default_value = "0.01,0.02,0.03,0.05,0.07,0.1",
-        allow_hyphen_values = true
-    )]
-    eps: String,
-    /// Attack the first --n images of this digit (default 7; with --limit: every digit).
-    #[arg(long, allow_hyphen_values = true)]
-    source: Option<i64>,
-    /// The target class (default 3; with --limit: untargeted unless given).
-    #[arg(long, allow_hyphen_values = true)]
-    target: Option<i64>,
-    /// How many source images.
-    #[arg(long, default_value_t = 20, allow_hyphen_values = true, value_parser = count)]
-    n: usize,
-    /// Attack the first N images of --split instead of --n images of --source.
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    limit: Option<usize>,
-    /// train, hard or aligned.
-    #[arg(long, default_value = "hard")]
-    split: String,
-    #[arg(long, default_value = "attack-out")]
-    out: PathBuf,
-    #[arg(long, default_value = "auto")]
-    device: String,
-    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-    seed: u64,
-    #[command(flatten)]
-    data: DataArgs,
-}
-
-/// `shortcut sae CHECKPOINT`: the SAE's settings (SPEC's by default).
-#[derive(clap::Args)]
-struct SaeArgs {
-    /// A model.safetensors written by `shortcut train` or `shortcut study`.
-    checkpoint: PathBuf,
-    /// The L1 penalty's form: mean (over batch and features; reproduces the report; the
-    /// default) or sum (over features, mean over the batch).
-    #[arg(long)]
-    l1: Option<String>,
-    /// relu (L1-penalized) or topk (keep the k largest pre-activations; needs --k).
-    #[arg(long, default_value = "relu")]
-    kind: String,
-    #[arg(long, allow_hyphen_values = true)]
-    k: Option<i64>,
-    /// λ of the L1 penalty (default 5e-4).
-    #[arg(long, allow_hyphen_values = true)]
-    lambda: Option<f32>,
-    /// Weight each feature's |h| by its decoder column's norm.
-    #[arg(long)]
-    decoder_norm: bool,
-    /// Dictionary size (default: 4× the layer's width).
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    width: Option<usize>,
-    #[arg(long, default_value_t = 100, allow_hyphen_values = true, value_parser = count)]
-    epochs: usize,
-    /// The layer, by dotted name (default: LazyCNN classifier.2, ShapeCNN pool, AttentionCNN attention).
-    #[arg(long)]
-    layer: Option<String>,
-    /// Measure this saved SAE (sae.safetensors) instead of training one.
-    #[arg(long)]
-    load: Option<PathBuf>,
-    /// Use only the first N samples of each split.
-    #[arg(long, allow_hyphen_values = true, value_parser = count)]
-    limit: Option<usize>,
-    /// Output folder (default: sae-<model>).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    #[arg(long, default_value = "auto")]
-    device: String,
-    /// The data seed (colours and noise); also seeds the SAE's initialization and shuffles.
-    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-    seed: u64,
-    #[command(flatten)]
-    data: DataArgs,
 }
 
 /// The largest --epochs `shortcut sae` accepts (100 is SPEC's; a 60,000-sample epoch takes
@@ -1066,10 +767,7 @@ fn main() -> ExitCode {
             // One line, like every other mistake (clap adds usage and tips below it).
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!(
-                "{} (see --help)",
-                first.trim_end_matches('.')
-            );
+            eprintln!("{} (see --help)", first.trim_end_matches('.'));
             return ExitCode::from(2);
         }
     };

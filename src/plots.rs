@@ -63,7 +63,11 @@ fn atomic_png(
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp-{}.png", std::process::id()));
-    let done = draw(&tmp).and_then(|()| {
+    // Errors name the real file, not the temporary.
+    let named = |e: PlotError| {
+        PlotError(e.0.replace(&tmp.display().to_string(), &path.display().to_string()))
+    };
+    let done = draw(&tmp).map_err(named).and_then(|()| {
         std::fs::rename(&tmp, path)
             .map_err(|e| PlotError(format!("cannot write {}: {e}", path.display())))
     });

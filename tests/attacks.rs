@@ -3,6 +3,8 @@
 //! without gradients, the minimal ε consistent with PGD, and the colour-only attack changing
 //! nothing but the stroke's colour.
 
+mod common;
+
 use proptest::prelude::*;
 use shortcut::interp::attack::{
     colour_attack, fgsm, minimal_eps, pgd, probabilities, ColourAttack, Goal, Pgd,
@@ -245,7 +247,9 @@ fn targeted_pgd_pushes_a_trained_lazy_model_toward_the_target() {
     use shortcut::data::{mnist, BiasedMnist, Paint, Split};
     use shortcut::optim::Adam;
     use shortcut::train::{fit, CrossEntropyStep, TrainConfig};
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    let Some(dir) = common::mnist_dir() else {
+        return;
+    };
     let data = BiasedMnist::new(mnist::load(&dir).unwrap(), 0, 0.95, true).unwrap();
     let model = ModelKind::Lazy.build(0, Device::Cpu).unwrap();
     let cfg = TrainConfig {

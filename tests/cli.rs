@@ -4,8 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist")
+mod common;
+
+/// MNIST, found or fetched like the CLI does (`common::mnist_dir`); `None`: skip the test.
+fn shared() -> Option<PathBuf> {
+    common::mnist_dir()
 }
 
 fn shortcut(args: &[&str]) -> Output {
@@ -43,7 +46,7 @@ fn read_json(p: &Path) -> serde_json::Value {
 fn train_lazy_writes_metrics_figures_and_a_checkpoint_that_eval_reads() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let data = shared();
+    let Some(data) = shared() else { return };
     let o = shortcut(&[
         "train",
         "lazy",
@@ -118,7 +121,7 @@ fn train_lazy_writes_metrics_figures_and_a_checkpoint_that_eval_reads() {
 fn study_quick_writes_an_html_report_and_results() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("study");
-    let data = shared();
+    let Some(data) = shared() else { return };
     let o = shortcut(&[
         "study",
         "--profile",
@@ -193,7 +196,7 @@ fn study_quick_writes_an_html_report_and_results() {
 #[test]
 fn data_preview_writes_one_grid_per_split() {
     let dir = tempfile::tempdir().unwrap();
-    let data = shared();
+    let Some(data) = shared() else { return };
     let o = shortcut(&[
         "data",
         "preview",
@@ -210,7 +213,7 @@ fn data_preview_writes_one_grid_per_split() {
 
 #[test]
 fn user_mistakes_get_one_clear_line_and_a_nonzero_exit() {
-    let data = shared();
+    let Some(data) = shared() else { return };
     let d = data.to_str().unwrap();
     assert_user_error(
         &shortcut(&["train", "lazy", "--epochs", "0", "--data-dir", d]),
@@ -277,7 +280,7 @@ fn user_mistakes_get_one_clear_line_and_a_nonzero_exit() {
 #[test]
 fn every_method_trains_on_both_models_and_eval_reapplies_the_suppression_hook() {
     let dir = tempfile::tempdir().unwrap();
-    let data = shared();
+    let Some(data) = shared() else { return };
     let d = data.to_str().unwrap();
     let run = |args: &[&str], out: &Path| {
         let mut all = vec!["train"];
@@ -348,7 +351,7 @@ fn every_method_trains_on_both_models_and_eval_reapplies_the_suppression_hook() 
 
 #[test]
 fn method_mistakes_get_one_clear_line() {
-    let data = shared();
+    let Some(data) = shared() else { return };
     let d = data.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["train", "giraffe"], "unknown model 'giraffe'"),
@@ -458,7 +461,8 @@ fn serve(dir: PathBuf, max_requests: usize) -> String {
 fn data_fetch_downloads_and_verifies_from_a_mirror() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("mnist");
-    let url = serve(shared(), 4);
+    let Some(data) = shared() else { return };
+    let url = serve(data, 4);
     let o = shortcut(&[
         "data",
         "fetch",
@@ -494,7 +498,7 @@ fn cuda_without_a_usable_gpu_is_one_clear_error_and_auto_falls_back() {
 
 /// Train `model` for one epoch on 600 samples into `run`; returns its checkpoint.
 fn train_one_epoch(model: &str, run: &Path) -> PathBuf {
-    let data = shared();
+    let data = shared().expect("callers check shared() first");
     let o = shortcut(&[
         "train",
         model,
@@ -514,7 +518,7 @@ fn train_one_epoch(model: &str, run: &Path) -> PathBuf {
 #[test]
 fn explain_and_gradcam_run_on_a_checkpoint_and_refuse_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let data = shared();
+    let Some(data) = shared() else { return };
     let d = data.to_str().unwrap();
     let ckpt = train_one_epoch("attention", &dir.path().join("att"));
     let c = ckpt.to_str().unwrap();
@@ -618,7 +622,7 @@ fn explain_and_gradcam_run_on_a_checkpoint_and_refuse_bad_requests() {
 #[test]
 fn attack_runs_each_method_and_refuses_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let data = shared();
+    let Some(data) = shared() else { return };
     let d = data.to_str().unwrap();
     let ckpt = train_one_epoch("lazy", &dir.path().join("lazy"));
     let c = ckpt.to_str().unwrap();
@@ -695,7 +699,7 @@ fn attack_runs_each_method_and_refuses_bad_requests() {
 #[test]
 fn sae_trains_measures_reloads_and_refuses_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let data = shared();
+    let Some(data) = shared() else { return };
     let d = data.to_str().unwrap();
     let lazy = train_one_epoch("lazy", &dir.path().join("lazy"));
     let l = lazy.to_str().unwrap();

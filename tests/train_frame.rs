@@ -298,6 +298,7 @@ fn a_nan_loss_stops_the_run_naming_the_step_and_epoch_after_the_good_epochs() {
     };
     let mut opt = Adam::new(model.parameters(), cfg.lr).unwrap();
     let mut good = Vec::new();
+    let before = model.state_dict();
     let err = fit(
         model.as_ref(),
         &data,
@@ -318,7 +319,15 @@ fn a_nan_loss_stops_the_run_naming_the_step_and_epoch_after_the_good_epochs() {
         "epoch 1 was reported (and a run folder saves its checkpoint)"
     );
     match err {
-        Error::Numeric(m) => assert!(m.contains("nan-test") && m.contains("epoch 2"), "{m}"),
+        Error::Numeric(m) => assert!(
+            m.contains("nan-test") && m.contains("at step 1 of epoch 2"),
+            "{m}"
+        ),
         other => panic!("expected a numeric error, got {other}"),
     }
+    // The bad step never updated the weights: they are epoch 1's, all finite.
+    for (name, t) in model.state_dict() {
+        assert!(t.to_vec().unwrap().iter().all(|v| v.is_finite()), "{name}");
+    }
+    assert_eq!(before.len(), model.state_dict().len());
 }

@@ -82,15 +82,94 @@ pub fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
 /// Read a file, decompressing it if it is gzipped (by its magic bytes, not its name).
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| data_err(path, format!("cannot read: {e}")))?;
+    decode_maybe_gz(path, &raw)
+}
+
+/// The content of a file's bytes `raw`: gunzipped when they are gzip (exactly one member,
+/// nothing after it), as they are otherwise; a file named `.gz` that is not gzip is an error.
+/// `path` names the file in messages.
+pub fn decode_maybe_gz(path: &Path, raw: &[u8]) -> Result<Vec<u8>> {
+    let named_gz = path.extension().is_some_and(|e| e == "gz");
     if raw.starts_with(&[0x1f, 0x8b]) {
+        // bufread's decoder stops exactly at the end of the gzip member, so what follows it is
+        // left in `rest`: an MNIST file is one member, anything after it is damage.
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
+        let mut dec = flate2::bufread::GzDecoder::new(raw);
+        dec.read_to_end(&mut out)
             .map_err(|e| data_err(path, format!("corrupt or truncated gzip data: {e}")))?;
+        let rest = dec.into_inner();
+        if !rest.is_empty() {
+            return Err(data_err(
+                path,
+                format!(
+                    "{} bytes of unexpected data after the end of the gzip stream (a damaged or concatenated file)",
+                    rest.len()
+                ),
+            ));
+        }
         Ok(out)
+    } else if named_gz {
+        Err(data_err(
+            path,
+            format!(
+                "is not gzip data (it starts with {}){}",
+                preview(raw),
+                what_it_looks_like(raw)
+            ),
+        ))
     } else {
-        Ok(raw)
+        Ok(raw.to_vec())
     }
+}
+
+/// The first bytes of a file, printable, for error messages.
+fn preview(bytes: &[u8]) -> String {
+    let head: String = bytes
+        .iter()
+        .take(16)
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("\"{head}\"")
+}
+
+/// A guess at what a file that is not MNIST is, from its first bytes.
+fn what_it_looks_like(bytes: &[u8]) -> &'static str {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).to_lowercase();
+    if head.trim_start().starts_with('<') {
+        ": it looks like a web page, saved instead of the file it links to — download it again"
+    } else if bytes.is_empty() {
+        ": the file is empty"
+    } else {
+        ""
+    }
+}
+
+/// Why `dir` does not hold MNIST, file by file: the folder itself missing or unreadable, or
+/// which of the four files are absent.
+pub fn describe_absence(dir: &Path) -> String {
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return format!("{} does not exist", dir.display())
+        }
+        Err(e) => return format!("{} cannot be read: {e}", dir.display()),
+        Ok(m) if !m.is_dir() => return format!("{} is a file, not a folder", dir.display()),
+        Ok(_) => {}
+    }
+    if let Err(e) = std::fs::read_dir(dir) {
+        return format!("{} cannot be listed: {e}", dir.display());
+    }
+    let missing: Vec<String> = FILES
+        .iter()
+        .filter(|s| find_file(dir, s).is_err())
+        .map(|s| format!("{s}.gz"))
+        .collect();
+    format!("{} lacks {}", dir.display(), missing.join(", "))
 }
 
 /// Parse an IDX buffer of unsigned bytes with the expected number of dimensions.
@@ -108,7 +187,11 @@ pub fn parse_idx(path: &Path, bytes: &[u8], ndims: usize) -> Result<(Vec<usize>,
     if magic != want {
         return Err(data_err(
             path,
-            format!("bad magic number 0x{magic:08x} (expected 0x{want:08x}: unsigned bytes, {ndims} dimensions)"),
+            format!(
+                "not an IDX file of {ndims} dimension(s): it starts with {} (magic 0x{magic:08x}, expected 0x{want:08x}){}",
+                preview(bytes),
+                what_it_looks_like(bytes)
+            ),
         ));
     }
     let dims: Vec<usize> = (0..ndims)
@@ -117,7 +200,13 @@ pub fn parse_idx(path: &Path, bytes: &[u8], ndims: usize) -> Result<(Vec<usize>,
             u32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as usize
         })
         .collect();
-    let expected: usize = dims.iter().product();
+    // A corrupt header can announce up to (2³² − 1)³ bytes: multiply without overflowing.
+    let Some(expected) = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) else {
+        return Err(data_err(
+            path,
+            format!("header announces dimensions {dims:?}, far more data than any file holds"),
+        ));
+    };
     let got = bytes.len() - header;
     if got != expected {
         return Err(data_err(

@@ -25,7 +25,14 @@ pub fn find_data_dir(
         };
     }
     if let Some(env) = std::env::var_os("SHORTCUT_DATA") {
-        tried.push(PathBuf::from(env));
+        // Set by the user: as explicit as --data-dir (a misspelt path must not start a
+        // download into ./data/mnist).
+        let p = PathBuf::from(env);
+        return if mnist::is_present(&p) {
+            Ok(p)
+        } else {
+            Err(vec![p])
+        };
     }
     tried.push(PathBuf::from("data/mnist"));
     tried.push(PathBuf::from("../shared/data/mnist"));

@@ -146,6 +146,10 @@ pub fn fit(
     )
 }
 
+/// What [`fit_from`] calls to save where the run stands (the run folder writes its resume file).
+pub type SaveProgress<'a> =
+    dyn FnMut(&resume::Progress, &dyn Module, &dyn Optimizer) -> Result<()> + 'a;
+
 /// [`fit`] from a saved point (`from`; `Progress::default()` is the beginning), calling `save`
 /// with where the run stands after every epoch and, when the user interrupts
 /// ([`crate::interrupt`]), after the step in progress — then returning
@@ -161,7 +165,7 @@ pub fn fit_from(
     label: &str,
     from: resume::Progress,
     mut on_epoch: impl FnMut(&EpochRecord, &dyn Module) -> Result<()>,
-    save: &mut dyn FnMut(&resume::Progress, &dyn Module, &dyn Optimizer) -> Result<()>,
+    save: &mut SaveProgress,
 ) -> Result<Vec<EpochRecord>> {
     cfg.validate()?;
     let n = split_len(data, Split::Train, cfg.limit);
@@ -211,6 +215,20 @@ pub fn fit_from(
                 seed: cfg.seed,
             };
             let out = step.loss(model, &batch)?;
+            // On the CPU reading the loss costs nothing, so a non-finite one stops the run at
+            // its step, before the update spoils the weights; on a GPU (where a read makes the
+            // host wait) the epoch's sum is checked at the end of the epoch instead.
+            if cfg.device == Device::Cpu {
+                let l = out.loss.to_scalar()?;
+                if !l.is_finite() {
+                    return Err(Error::Numeric(format!(
+                        "the {} loss of {label} became {l} at step {} of epoch {}; try a smaller --lr",
+                        step.name(),
+                        i + 1,
+                        epoch + 1
+                    )));
+                }
+            }
             opt.zero_grad();
             out.loss.backward()?;
             opt.step()?;

@@ -142,12 +142,11 @@ pub fn ensure_writable(out: &Path) -> Result<()> {
 /// sure a file can be written there, and decide what to do with a run already in it (see
 /// [`FolderMode`]). Returns true when the run is to be resumed.
 pub fn prepare_folder(out: &Path, mode: FolderMode, key: &str) -> Result<bool> {
-    ensure_writable(out)?;
-    let has = |f: &str| out.join(f).exists();
-    let resume_file = out.join(RESUME_FILE);
+    precheck(out, mode)?;
     match mode {
-        FolderMode::Resume if has(RESUME_FILE) => {
-            let (saved, _, _) = resume::peek(&resume_file)?;
+        FolderMode::Fresh => Ok(false),
+        FolderMode::Resume => {
+            let (saved, _, _) = resume::peek(&out.join(RESUME_FILE))?;
             if saved != key {
                 return Err(Error::Invalid(format!(
                     "{} holds a run with other settings ({}): resume it with those, or --overwrite to start over",
@@ -157,28 +156,13 @@ pub fn prepare_folder(out: &Path, mode: FolderMode, key: &str) -> Result<bool> {
             }
             Ok(true)
         }
-        FolderMode::Resume if has(MANIFEST) => Err(Error::Invalid(format!(
-            "the run in {} already finished: nothing to resume",
-            out.display()
-        ))),
-        FolderMode::Resume => Err(Error::Invalid(format!(
-            "nothing to resume in {}: it has no {RESUME_FILE}",
-            out.display()
-        ))),
         FolderMode::Overwrite => {
-            for f in RUN_FILES {
-                if has(f) {
-                    std::fs::remove_file(out.join(f)).map_err(|e| {
-                        Error::Invalid(format!("cannot remove {}: {e}", out.join(f).display()))
-                    })?;
-                }
+            for f in RUN_FILES.iter().map(|f| out.join(f)).filter(|p| p.exists()) {
+                std::fs::remove_file(&f)
+                    .map_err(|e| Error::Invalid(format!("cannot remove {}: {e}", f.display())))?;
             }
             Ok(false)
         }
-        FolderMode::Fresh => match refusal(out) {
-            Some(e) => Err(e),
-            None => Ok(false),
-        },
     }
 }
 

@@ -47,3 +47,37 @@ pub fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
         .fold(0.0, f32::max)
 }
+
+/// MNIST for the tests, found the way the CLI finds it — `$SHORTCUT_DATA`, `./data/mnist`,
+/// `../shared/data/mnist` (the tests run in the package root) — or fetched, checksummed, into
+/// `./data/mnist` when no copy exists. `None` only when there is no copy and the download
+/// fails: the caller then skips, and this prints why. Under `CI=true` that is a failure
+/// instead: CI must test on the real data.
+pub fn mnist_dir() -> Option<std::path::PathBuf> {
+    static FOUND: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            if let Ok(dir) = shortcut::data::find_data_dir(None) {
+                return Some(std::fs::canonicalize(&dir).unwrap_or(dir));
+            }
+            let dir = std::path::PathBuf::from("data/mnist");
+            let mirrors: Vec<String> = shortcut::data::fetch::DEFAULT_MIRRORS
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            match shortcut::data::fetch::fetch_mnist(&dir, &mirrors, &mut |s| eprintln!("  {s}")) {
+                Ok(()) => Some(std::fs::canonicalize(&dir).unwrap_or(dir)),
+                Err(e) => {
+                    let why = format!(
+                        "no MNIST copy ($SHORTCUT_DATA, ./data/mnist, ../shared/data/mnist) and the download failed: {e}"
+                    );
+                    if std::env::var("CI").is_ok_and(|v| v == "true") {
+                        panic!("{why}");
+                    }
+                    eprintln!("skipping a test that needs MNIST: {why}");
+                    None
+                }
+            }
+        })
+        .clone()
+}
