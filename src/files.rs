@@ -24,30 +24,89 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
+        .and_then(|_| sync_and_rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             Error::Invalid(format!("cannot write {}: {e}", path.display()))
         })
 }
 
+/// Flush a finished temporary file to disk, rename it over `path`, and flush the folder (best
+/// effort: not every platform can open a folder), so even a power cut leaves the old file or
+/// the new one under the real name.
+pub fn sync_and_rename(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(tmp)?.sync_all()?;
+    std::fs::rename(tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
 /// The temporary files our atomic writers use: `.<name>.tmp-<pid>` (and `.tmp-<pid>.png` for
 /// figures). A process killed between writing and renaming leaves one behind; nothing reads
 /// them, and [`remove_stale_temporaries`] deletes them when a run starts in the folder.
-fn is_our_temporary(name: &str) -> bool {
-    name.starts_with('.') && name.contains(".tmp-")
+/// Returns the writer's process id.
+fn temporary_pid(name: &str) -> Option<u32> {
+    if !name.starts_with('.') {
+        return None;
+    }
+    let (_, tail) = name.rsplit_once(".tmp-")?;
+    tail.trim_end_matches(".png").parse().ok()
 }
 
-/// Delete the temporary files a killed run left in `dir` (returns how many).
+/// Is process `pid` gone? (Where it cannot be told, it is assumed alive: nothing is deleted.)
+fn process_is_gone(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
+    }
+}
+
+/// Delete the temporary files that killed processes left in `dir` — only those whose writer
+/// is gone, so a process still writing there keeps its own (returns how many).
 pub fn remove_stale_temporaries(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
     entries
         .flatten()
-        .filter(|e| is_our_temporary(&e.file_name().to_string_lossy()))
+        .filter(|e| temporary_pid(&e.file_name().to_string_lossy()).is_some_and(process_is_gone))
         .filter(|e| std::fs::remove_file(e.path()).is_ok())
         .count()
+}
+
+/// Hold `dir/.shortcut.lock` (an exclusive `flock`) for as long as the returned file lives,
+/// or say that another process holds it: two runs must never write one folder.
+pub fn lock_folder(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join(".shortcut.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when the file is closed.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(Error::Invalid(format!(
+                "another shortcut process is writing into {}; wait for it or choose another --out",
+                dir.display()
+            )));
+        }
+    }
+    Ok(f)
 }
 
 /// A finished run folder's manifest, written last: which files belong to the run, with the MD5
@@ -96,6 +155,18 @@ pub enum FolderState {
     Unfinished,
 }
 
+/// Is `dir/manifest.json` one of ours (another tool may keep a file of that name)?
+pub fn has_our_manifest(dir: &Path) -> bool {
+    read_manifest(&dir.join(MANIFEST)).is_some()
+}
+
+fn read_manifest(path: &Path) -> Option<Manifest> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str::<Manifest>(&text)
+        .ok()
+        .filter(|m| m.format == MANIFEST_FORMAT)
+}
+
 /// Check `path` against its folder's manifest; an error says what does not match.
 pub fn check_against_manifest(path: &Path, resume_file: &str) -> Result<FolderState> {
     let dir = path
@@ -103,24 +174,15 @@ pub fn check_against_manifest(path: &Path, resume_file: &str) -> Result<FolderSt
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let manifest = dir.join(MANIFEST);
-    if !manifest.exists() {
+    if !has_our_manifest(dir) {
         return Ok(if dir.join(resume_file).exists() {
             FolderState::Unfinished
         } else {
             FolderState::Loose
         });
     }
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", manifest.display())))?;
-    let m: Manifest = serde_json::from_str(&text)
-        .ok()
-        .filter(|m: &Manifest| m.format == MANIFEST_FORMAT)
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "{} is not a run manifest this version can read",
-                manifest.display()
-            ))
-        })?;
+    let m = read_manifest(&manifest)
+        .ok_or_else(|| Error::Invalid(format!("cannot read {}", manifest.display())))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())

@@ -1,8 +1,9 @@
 //! Ctrl-C (SIGINT) and SIGTERM as a request to stop at the next safe point.
 //!
 //! [`install`] replaces the default action (die at once, losing the epoch in progress) by a
-//! handler that only sets a flag. Long loops — training, the study — call [`requested`] after
-//! each step; when it is set they save what they have (atomically), and return
+//! handler that only sets a flag. The training loop calls [`requested`] after each step (a
+//! Ctrl-C during data loading or an evaluation takes effect at the next training step; one
+//! after the last step lets the run finish normally); when it is set they save what they have (atomically), and return
 //! [`crate::error::Error::Interrupted`] with a line saying how to resume. A second Ctrl-C while
 //! that happens exits at once (status 130): every file is written to a temporary name and
 //! renamed, so even then nothing half-written is left under a name a later run trusts.
@@ -25,14 +26,19 @@ extern "C" fn on_signal(_: libc::c_int) {
     }
 }
 
-/// Route SIGINT and SIGTERM to the flag (Unix; elsewhere the default action stays).
+/// Route SIGINT and SIGTERM to the flag (Unix; elsewhere the default action stays). A signal
+/// the process was started with ignored (a background job of a non-interactive shell) stays
+/// ignored, as the shell meant.
 pub fn install() {
     #[cfg(unix)]
     // SAFETY: the handler only touches an atomic and calls _exit (async-signal-safe).
     unsafe {
         let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        libc::signal(libc::SIGINT, handler);
-        libc::signal(libc::SIGTERM, handler);
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            if libc::signal(sig, handler) == libc::SIG_IGN {
+                libc::signal(sig, libc::SIG_IGN);
+            }
+        }
     }
 }
 

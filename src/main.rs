@@ -661,6 +661,17 @@ fn train(a: TrainArgs) -> Result<()> {
     } else {
         FolderMode::Fresh
     };
+    // A suppress run stopped while it was still training its plain model (the ranking) has its
+    // resume file in out/ranked-plain: --resume continues that one first.
+    let ranking_unfinished = matches!(method, Method::Suppress { .. })
+        && a.rank_from.is_none()
+        && out.join("ranked-plain").join(RESUME_FILE).exists();
+    let mode =
+        if mode == FolderMode::Resume && ranking_unfinished && !out.join(RESUME_FILE).exists() {
+            FolderMode::Fresh
+        } else {
+            mode
+        };
     shortcut::train::run_folder::precheck(&out, mode)?;
     let suppression = match &method {
         Method::Suppress { suppress, amplify } => {
@@ -681,7 +692,7 @@ fn train(a: TrainArgs) -> Result<()> {
                         dir.display()
                     ));
                     let ranked_ckpt = dir.join("model.safetensors");
-                    if dir.join(shortcut::files::MANIFEST).exists() && a.resume {
+                    if shortcut::files::has_our_manifest(&dir) && a.resume {
                         // A resumed suppress run reuses the plain model it already trained.
                         load_model(&ranked_ckpt, cfg.device)?
                     } else {
@@ -690,7 +701,7 @@ fn train(a: TrainArgs) -> Result<()> {
                             method: &Method::Plain,
                             suppression: None,
                             cfg: &plain_cfg,
-                            mode: if a.resume && dir.join(RESUME_FILE).exists() {
+                            mode: if a.resume && ranking_unfinished {
                                 FolderMode::Resume
                             } else {
                                 FolderMode::Overwrite
@@ -758,10 +769,18 @@ fn main() -> ExitCode {
     quiet_vulkan_loader();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version: clap prints them as usual.
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // --help and --version print as usual; so does the help a bare `shortcut` (or
+            // `shortcut data`) shows, which exits as an error.
             let _ = e.print();
-            return ExitCode::SUCCESS;
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
         Err(e) => {
             // One line, like every other mistake (clap adds usage and tips below it).

@@ -68,7 +68,7 @@ fn atomic_png(
         PlotError(e.0.replace(&tmp.display().to_string(), &path.display().to_string()))
     };
     let done = draw(&tmp).map_err(named).and_then(|()| {
-        std::fs::rename(&tmp, path)
+        crate::files::sync_and_rename(&tmp, path)
             .map_err(|e| PlotError(format!("cannot write {}: {e}", path.display())))
     });
     if done.is_err() {

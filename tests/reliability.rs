@@ -59,7 +59,7 @@ fn spawn(args: &[String]) -> Child {
         .unwrap()
 }
 
-/// Wait until `path` exists (the first epoch's resume file), at most a minute.
+/// Wait until `path` exists (the first epoch's checkpoint), at most a minute.
 fn wait_for(path: &Path, child: &mut Child) {
     let start = Instant::now();
     while !path.exists() {
@@ -116,7 +116,16 @@ fn ctrl_c_saves_the_step_and_resume_ends_with_the_same_bytes() {
     let out = dir.path().join("run");
     let args = train_args(&data, &out);
     let mut child = spawn(&args);
+    // From its first moment the run marks the folder unfinished.
     wait_for(&out.join("resume.safetensors"), &mut child);
+    wait_for(&out.join("model.safetensors"), &mut child);
+    // A second process cannot write into the folder meanwhile.
+    let o = run(&args, &["--overwrite"]);
+    assert!(
+        !o.status.success() && text(&o).contains("another shortcut process is writing"),
+        "{}",
+        text(&o)
+    );
     std::thread::sleep(Duration::from_millis(150));
     signal(&child, libc::SIGINT);
     let o = child.wait_with_output().unwrap();
@@ -174,7 +183,7 @@ fn kill_9_leaves_only_files_that_read_back_and_resume_still_matches() {
     let out = dir.path().join("run");
     let args = train_args(&data, &out);
     let mut child = spawn(&args);
-    wait_for(&out.join("resume.safetensors"), &mut child);
+    wait_for(&out.join("model.safetensors"), &mut child);
     // Somewhere in the second epoch, possibly while a file is being written.
     std::thread::sleep(Duration::from_millis(137));
     signal(&child, libc::SIGKILL);
@@ -215,6 +224,25 @@ fn a_folder_holding_a_run_is_refused_unless_overwritten_and_a_changed_file_is_no
     let o = run(&args, &["--overwrite"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(out.join("manifest.json").exists());
+
+    // Another tool's manifest.json is neither trusted nor written over.
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("manifest.json"), b"{\"name\": \"my web app\"}").unwrap();
+    let mut a3 = train_args(&data, &foreign);
+    a3[3] = "1".into();
+    for extra in [&[][..], &["--overwrite"][..]] {
+        let o = run(&a3, extra);
+        assert!(
+            !o.status.success() && text(&o).contains("not a shortcut run's"),
+            "{}",
+            text(&o)
+        );
+    }
+    assert_eq!(
+        std::fs::read(foreign.join("manifest.json")).unwrap(),
+        b"{\"name\": \"my web app\"}"
+    );
 
     // Files of an older version of a run (no manifest) are not silently mixed in either.
     let loose = dir.path().join("loose");

@@ -251,12 +251,22 @@ pub fn fit_from(
             bar.inc(1);
             if crate::interrupt::requested() {
                 bar.finish_and_clear();
+                let (loss_sum, correct) = (loss_acc.to_scalar()?, correct_acc.to_scalar()?);
+                // On a GPU a non-finite loss is only seen here or at the epoch's end: never
+                // save over the last good resume file with it.
+                if !loss_sum.is_finite() {
+                    return Err(Error::Numeric(format!(
+                        "the {} loss of {label} became {loss_sum} during epoch {}; try a smaller --lr",
+                        step.name(),
+                        epoch + 1
+                    )));
+                }
                 save(
                     &resume::Progress {
                         epoch,
                         step: i + 1,
-                        loss_sum: loss_acc.to_scalar()?,
-                        correct: correct_acc.to_scalar()?,
+                        loss_sum,
+                        correct,
                         seen,
                         seconds: prior_seconds + start.elapsed().as_secs_f64(),
                         records: records.clone(),

@@ -111,16 +111,26 @@ pub enum FolderMode {
     Resume,
 }
 
-/// The files a run writes into its folder.
+/// The files a run writes into its folder, in the order `--overwrite` deletes them: first the
+/// manifest (so a kill midway never leaves one listing deleted files), then the resume file.
 const RUN_FILES: [&str; 7] = [
+    MANIFEST,
+    RESUME_FILE,
     "model.safetensors",
     "metrics.json",
     "curves.png",
     "confusion_hard.png",
     "conflict_matrix.png",
-    RESUME_FILE,
-    MANIFEST,
 ];
+
+/// Is `f` in `out` a file of one of our runs? (A `manifest.json` of another tool is not.)
+fn ours(out: &Path, f: &str) -> bool {
+    if f == MANIFEST {
+        crate::files::has_our_manifest(out)
+    } else {
+        out.join(f).exists()
+    }
+}
 
 fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Invalid(e.to_string())
@@ -141,10 +151,14 @@ pub fn ensure_writable(out: &Path) -> Result<()> {
 /// Get `out` ready before any training: create it, remove temporaries a killed run left, make
 /// sure a file can be written there, and decide what to do with a run already in it (see
 /// [`FolderMode`]). Returns true when the run is to be resumed.
-pub fn prepare_folder(out: &Path, mode: FolderMode, key: &str) -> Result<bool> {
+pub fn prepare_folder(out: &Path, mode: FolderMode, key: &str) -> Result<(bool, std::fs::File)> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
+    // Held until the run ends: a second process cannot start in the folder meanwhile.
+    let lock = crate::files::lock_folder(out)?;
     precheck(out, mode)?;
-    match mode {
-        FolderMode::Fresh => Ok(false),
+    let resuming = match mode {
+        FolderMode::Fresh => false,
         FolderMode::Resume => {
             let (saved, _, _) = resume::peek(&out.join(RESUME_FILE))?;
             if saved != key {
@@ -154,16 +168,21 @@ pub fn prepare_folder(out: &Path, mode: FolderMode, key: &str) -> Result<bool> {
                     key_difference(&saved, key)
                 )));
             }
-            Ok(true)
+            true
         }
         FolderMode::Overwrite => {
-            for f in RUN_FILES.iter().map(|f| out.join(f)).filter(|p| p.exists()) {
+            for f in RUN_FILES
+                .iter()
+                .filter(|f| ours(out, f))
+                .map(|f| out.join(f))
+            {
                 std::fs::remove_file(&f)
                     .map_err(|e| Error::Invalid(format!("cannot remove {}: {e}", f.display())))?;
             }
-            Ok(false)
+            false
         }
-    }
+    };
+    Ok((resuming, lock))
 }
 
 /// The settings that differ between two run keys: `epochs 3 there, 4 here; …`.
@@ -202,13 +221,13 @@ fn refusal(out: &Path) -> Option<Error> {
             out.display()
         )));
     }
-    if has(MANIFEST) {
+    if ours(out, MANIFEST) {
         return Some(Error::Invalid(format!(
             "{} holds a finished run: choose another --out, or --overwrite to replace it",
             out.display()
         )));
     }
-    RUN_FILES.iter().find(|f| has(f)).map(|f| {
+    RUN_FILES.iter().find(|f| ours(out, f)).map(|f| {
         Error::Invalid(format!(
             "{} holds files of an earlier run ({f}, …): choose another --out, or --overwrite to replace them",
             out.display()
@@ -220,10 +239,16 @@ fn refusal(out: &Path) -> Option<Error> {
 /// command to make before any slow preparation (ranking channels, loading data).
 pub fn precheck(out: &Path, mode: FolderMode) -> Result<()> {
     ensure_writable(out)?;
+    if out.join(MANIFEST).exists() && !ours(out, MANIFEST) {
+        return Err(Error::Invalid(format!(
+            "{} holds a {MANIFEST} that is not a shortcut run's; a run would write over it: choose another --out",
+            out.display()
+        )));
+    }
     match mode {
         FolderMode::Fresh => refusal(out).map_or(Ok(()), Err),
         FolderMode::Resume if !out.join(RESUME_FILE).exists() => {
-            if out.join(MANIFEST).exists() {
+            if ours(out, MANIFEST) {
                 Err(Error::Invalid(format!(
                     "the run in {} already finished: nothing to resume",
                     out.display()
@@ -237,6 +262,19 @@ pub fn precheck(out: &Path, mode: FolderMode) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Refuse to save weights that are not finite (a file we would refuse to load): the last good
+/// files stay as they are.
+fn check_finite(model: &dyn Module, epoch: usize) -> Result<()> {
+    for (name, t) in model.state_dict() {
+        if t.to_vec()?.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Numeric(format!(
+                "the weights became non-finite ({name}, {epoch} epoch(s) done); nothing was saved over the last good files"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuse to start when the folder's disk cannot hold the checkpoints: the model file, and the
@@ -294,7 +332,7 @@ pub fn train_run(
         _ => None,
     };
     let key = run_key(plan, data);
-    let resuming = prepare_folder(out, plan.mode, &key)?;
+    let (resuming, _lock) = prepare_folder(out, plan.mode, &key)?;
     let model = plan.kind.build(cfg.seed, cfg.device)?;
     check_room(out, model.num_parameters())?;
     if let Some(s) = &suppression {
@@ -327,6 +365,15 @@ pub fn train_run(
         ));
         p
     } else {
+        // From the first moment the folder says "a run is in progress here": a kill before
+        // the first epoch ends leaves nothing a reader would take for a finished run.
+        resume::save(
+            &resume_path,
+            model.as_ref(),
+            &opt,
+            &Progress::default(),
+            &key,
+        )?;
         Progress::default()
     };
     let mut last_saved = start.epoch;
@@ -343,11 +390,15 @@ pub fn train_run(
                 "epoch {:>2}: train {:5.1}%  hard {:5.1}%  aligned {:5.1}%  loss {:.4}  ({:.2} s)",
                 r.epoch, r.train_acc, r.hard_acc, r.aligned_acc, r.train_loss, r.seconds
             ));
+            check_finite(m, r.epoch)?;
             save_with_metadata(&ckpt, &m.state_dict(), &meta)?;
             last_saved = r.epoch;
             Ok(())
         },
-        &mut |p, m, o| resume::save(&resume_path, m, o, p, &key),
+        &mut |p, m, o| {
+            check_finite(m, p.epoch)?;
+            resume::save(&resume_path, m, o, p, &key)
+        },
     )
     .map_err(|e| match e {
         Error::Interrupted(msg) => Error::Interrupted(format!(
@@ -355,11 +406,12 @@ pub fn train_run(
             out.display()
         )),
         Error::Numeric(msg) if last_saved > 0 => Error::Numeric(format!(
-            "{msg}. The checkpoint of epoch {last_saved} is kept in {}",
+            "{msg}. The weights after epoch {last_saved} are kept in {} (copy the file out of the \
+folder to use it); resuming would meet the same numbers: start over with a smaller --lr and --overwrite",
             ckpt.display()
         )),
         Error::Numeric(msg) => Error::Numeric(format!(
-            "{msg}. No epoch finished; no checkpoint was written"
+            "{msg}. No epoch finished: start over with a smaller --lr and --overwrite"
         )),
         other => other,
     })?;
