@@ -511,13 +511,16 @@ fn draw(
 ) -> Result<()> {
     let perr = |e: crate::plots::PlotError| Error::Invalid(e.to_string());
     if !tlog.loss.is_empty() {
-        let loss: Vec<f32> = tlog.loss.iter().map(|&v| v as f32).collect();
-        let mse: Vec<f32> = tlog.mse.iter().map(|&v| v as f32).collect();
+        // On a log scale: the loss falls by orders of magnitude, and a linear axis shows only
+        // the first two epochs.
+        let log10 =
+            |v: &[f64]| -> Vec<f32> { v.iter().map(|&x| x.max(1e-30).log10() as f32).collect() };
+        let (loss, mse) = (log10(&tlog.loss), log10(&tlog.mse));
         line_chart_png(
             &dir.join("loss.png"),
             &format!("SAE training loss — {model}, {}", cfg.label()),
             "epoch",
-            "loss (mean over the epoch)",
+            "log10 of the loss (mean over the epoch)",
             &[("total", &loss), ("MSE", &mse)],
             &[],
             None,
