@@ -191,6 +191,7 @@ fn study_quick_writes_an_html_report_and_results() {
     assert!(out
         .join("task6/plain-lazycnn/spec/sae.safetensors")
         .is_file());
+    check_report_in_a_browser(&out.join("index.html"));
 }
 
 #[test]
@@ -798,4 +799,127 @@ fn sae_trains_measures_reloads_and_refuses_bad_requests() {
         &sae(shape.to_str().unwrap(), &["--load", s]),
         "this SAE was trained on layer 'classifier.2', not 'pool'",
     );
+}
+
+/// A headless Chromium, or None (printing why) where there is none — a failure under
+/// `CI=true`, where `.ci/run` installs Debian's `chromium`. `$SHORTCUT_CHROMIUM` names one.
+fn chromium() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = std::env::var_os("SHORTCUT_CHROMIUM")
+        .map(|p| vec![PathBuf::from(p)])
+        .unwrap_or_else(|| {
+            ["chromium", "chromium-browser", "google-chrome"]
+                .iter()
+                .flat_map(|name| {
+                    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                        .map(move |dir| dir.join(name))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        });
+    let found = candidates.into_iter().find(|p| p.is_file());
+    if found.is_none() {
+        let why = "no Chromium (chromium, chromium-browser, google-chrome or $SHORTCUT_CHROMIUM): the report is not checked in a browser";
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{why}");
+        eprintln!("skipping the browser check: {why}");
+    }
+    found
+}
+
+/// Chromium, headless, on `url`, with `extra` flags: (stdout, stderr).
+fn headless(chrome: &Path, url: &str, extra: &[&str]) -> (String, String) {
+    let o = Command::new(chrome)
+        .args([
+            "--headless=new",
+            "--no-sandbox", // CI runs as root, where Chromium's sandbox refuses to start
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=15000",
+        ])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("Chromium runs");
+    text(&o)
+}
+
+/// Load the report in a real browser: every image must decode, every task must have its
+/// section, and the page must log nothing to the console. Keeps a screenshot of its top in
+/// `target/tmp/report-screenshot.png` for a person to look at.
+fn check_report_in_a_browser(index: &Path) {
+    let Some(chrome) = chromium() else { return };
+    let dir = index.parent().unwrap();
+    // A checker page beside the report loads it in a frame and reads its DOM once loaded.
+    let checker = dir.join("browser-check.html");
+    std::fs::write(
+        &checker,
+        r#"<!doctype html><html><body><pre id="result">pending</pre>
+<iframe id="f" src="index.html" style="width:1280px;height:900px"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var r = {};
+  try {
+    var d = this.contentDocument;
+    var imgs = Array.from(d.images);
+    r.images = imgs.length;
+    r.broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
+                   .map(function (i) { return i.alt || i.src.slice(0, 60); });
+    r.headings = Array.from(d.querySelectorAll('h2')).map(function (h) { return h.textContent; });
+  } catch (e) { r.error = String(e); }
+  document.getElementById('result').textContent = 'RESULT ' + JSON.stringify(r);
+});
+</script></body></html>"#,
+    )
+    .unwrap();
+    let url = |p: &Path| format!("file://{}", std::fs::canonicalize(p).unwrap().display());
+    let (dom, _) = headless(&chrome, &url(&checker), &["--dump-dom"]);
+    let line = dom
+        .lines()
+        .find_map(|l| {
+            l.split_once("RESULT ")
+                .map(|(_, r)| r.trim_end_matches("</pre>").to_string())
+        })
+        .unwrap_or_else(|| panic!("the checker page did not run: {dom}"));
+    let r: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert!(r["error"].is_null(), "{r}");
+    assert!(r["images"].as_u64().unwrap() >= 20, "too few figures: {r}");
+    assert_eq!(
+        r["broken"],
+        serde_json::json!([]),
+        "images that do not decode"
+    );
+    let headings: Vec<String> = r["headings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap_or_default().to_string())
+        .collect();
+    for task in 0..=6 {
+        assert!(
+            headings
+                .iter()
+                .any(|h| h.starts_with(&format!("Task {task} "))),
+            "no section for Task {task}: {headings:?}"
+        );
+    }
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
+    let (_, log) = headless(
+        &chrome,
+        &url(index),
+        &[
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2400",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "the page logged: {console:?}");
+    assert!(
+        std::fs::metadata(&shot)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false),
+        "no screenshot"
+    );
+    eprintln!("report screenshot: {}", shot.display());
 }

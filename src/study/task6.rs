@@ -788,7 +788,7 @@ per-digit and per-colour means can be told apart.</p>",
     };
     let _ = write!(
         h,
-        "<table><tr><th>{model}</th><th>ours</th><th>report</th></tr>\
+        "<table><tr><th>{model}</th><th>ours</th><th>report (its lazy model)</th></tr>\
 <tr><td>reconstruction MSE</td><td>{:.2e}</td><td>{REFERENCE_MSE}</td></tr>\
 <tr><td>explained variance, SPEC's 1 − ΣVar(x−x̂)/ΣVar(x)</td><td>{:.2} %</td><td>{REFERENCE_EV_PCT} %</td></tr>\
 <tr><td>explained variance, 1 − E‖x−x̂‖²/total variance</td><td>{:.2} %</td><td>—</td></tr>\
