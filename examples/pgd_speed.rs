@@ -13,27 +13,18 @@ use shortcut::interp::attack::{pgd, Goal, Pgd};
 use shortcut::models::ModelKind;
 use shortcut::{Device, Result, Rng, Tensor};
 
-fn arg(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
+#[path = "support/args.rs"]
+mod support;
+
+use support::{arg, count};
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    support::exit_on_error(run);
 }
 
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let parse = |name: &str, default: &str| -> Result<usize> {
-        arg(&args, name, default)
-            .parse()
-            .map_err(|_| shortcut::Error::Invalid(format!("{name} wants a number")))
-    };
+    let parse = |name: &str, default: &str| count(&args, name, default);
     let (images, repeats, batch) = (parse("--images", "1000")?, parse("--repeats", "3")?, 250);
     if images == 0 || repeats == 0 {
         return Err(shortcut::Error::Invalid(
