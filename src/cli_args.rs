@@ -38,6 +38,18 @@ pub enum Command {
         /// Use only the first N samples of each split.
         #[arg(long, allow_hyphen_values = true, value_parser = count)]
         limit: Option<usize>,
+        /// Adam's learning rate of the plain runs (Task 1's LazyCNN and the attention CNN); Task
+        /// 4's methods keep their SPEC rates.
+        #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true)]
+        lr: f32,
+        /// Which tasks to run: `all`, or numbers such as 0,1,4 (a task pulls in the tasks it
+        /// needs: 2 needs 1; 4 needs 1; 3 needs 1, 2, 4; 5 and 6 need 1, 4).
+        #[arg(long, default_value = "all")]
+        tasks: String,
+        /// Redo everything: remove the study's earlier files in --out instead of reusing the
+        /// finished runs and analyses there.
+        #[arg(long)]
+        fresh: bool,
         #[command(flatten)]
         data: DataArgs,
     },

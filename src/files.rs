@@ -85,10 +85,13 @@ pub fn remove_stale_temporaries(dir: &Path) -> usize {
         .count()
 }
 
+/// The lock file a writer holds in its folder.
+pub const LOCK_FILE: &str = ".shortcut.lock";
+
 /// Hold `dir/.shortcut.lock` (an exclusive `flock`) for as long as the returned file lives,
 /// or say that another process holds it: two runs must never write one folder.
 pub fn lock_folder(dir: &Path) -> Result<std::fs::File> {
-    let path = dir.join(".shortcut.lock");
+    let path = dir.join(LOCK_FILE);
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -142,6 +145,56 @@ pub fn write_manifest(dir: &Path, files: &[String]) -> Result<()> {
         m.files.insert(f.clone(), md5_hex(&bytes));
     }
     write_json(&dir.join(MANIFEST), &m)
+}
+
+/// Does `dir` hold a manifest of ours whose every file is there with the bytes it lists? A
+/// folder that passes is complete and untouched since it was written; anything else (no
+/// manifest, a missing or changed file, a manifest that cannot be read) is not to be trusted.
+pub fn manifest_verifies(dir: &Path) -> bool {
+    let Some(m) = read_manifest(&dir.join(MANIFEST)) else {
+        return false;
+    };
+    m.files
+        .iter()
+        .all(|(f, want)| std::fs::read(dir.join(f)).is_ok_and(|bytes| &md5_hex(&bytes) == want))
+}
+
+/// The MD5 a folder's manifest lists for `name`: what later work built on that file records,
+/// so that it is redone when the file changes.
+pub fn manifest_entry(dir: &Path, name: &str) -> Option<String> {
+    read_manifest(&dir.join(MANIFEST))?.files.get(name).cloned()
+}
+
+/// Every file under `dir` (relative names, `/`-separated, sorted), except the manifest, the
+/// folder lock and temporary files: what a manifest of the whole folder lists.
+pub fn files_under(dir: &Path) -> Result<Vec<String>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                walk(root, &path, out)?;
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name == MANIFEST || name == LOCK_FILE || name.contains(".tmp-") {
+                continue;
+            }
+            if let Ok(rel) = path.strip_prefix(root) {
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().to_string())
+                    .collect();
+                out.push(parts.join("/"));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out)
+        .map_err(|e| Error::Invalid(format!("cannot list {}: {e}", dir.display())))?;
+    out.sort();
+    Ok(out)
 }
 
 /// Where a file's run folder stands.
@@ -222,5 +275,28 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
     {
         let _ = dir;
         None
+    }
+}
+
+/// JSON has no NaN: `serde_json` writes a NaN float as `null`. For the fields where NaN is a
+/// meaningful value (a dead SAE feature's selectivity, a ratio whose denominator is zero), these
+/// read `null` back as NaN, so that a stored result reads back as it was written
+/// (`#[serde(deserialize_with = "crate::files::nan::f64")]`).
+pub mod nan {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub fn f32<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+        Ok(Option::<f32>::deserialize(d)?.unwrap_or(f32::NAN))
+    }
+
+    pub fn vec_f32<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        Ok(Vec::<Option<f32>>::deserialize(d)?
+            .into_iter()
+            .map(|v| v.unwrap_or(f32::NAN))
+            .collect())
     }
 }

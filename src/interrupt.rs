@@ -56,3 +56,16 @@ pub fn request() {
 pub fn clear() {
     REQUESTED.store(false, Ordering::SeqCst);
 }
+
+/// Return [`crate::error::Error::Interrupted`] when the user has asked to stop: long loops
+/// that write nothing (an attack's steps, an SAE's epochs, activation maximization) call it so
+/// that Ctrl-C is felt within a step, and the caller throws away the half-done work.
+pub fn check() -> crate::error::Result<()> {
+    if requested() {
+        Err(crate::error::Error::Interrupted(
+            "stopped by Ctrl-C".to_string(),
+        ))
+    } else {
+        Ok(())
+    }
+}

@@ -39,6 +39,7 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod plots;
+pub mod progress;
 pub mod rng;
 pub mod shape;
 pub mod study;

@@ -239,6 +239,9 @@ fn run(cli: Cli) -> Result<()> {
             seeds,
             epochs,
             limit,
+            lr,
+            tasks,
+            fresh,
             data,
         } => {
             let profile = Profile::parse(&profile)?;
@@ -260,15 +263,31 @@ fn run(cli: Cli) -> Result<()> {
             if limit.is_some() {
                 cfg.limit = limit;
             }
+            cfg.lr = lr;
+            cfg.tasks = study::plan::parse_tasks(&tasks)?;
+            cfg.fresh = fresh;
             cfg.progress = true;
             cfg.validate()?;
             cfg.data_dir = resolve_data(&data)?;
-            let r = study::run_study(&cfg, &out, &mut |s| say(s))?;
-            let (tm, ts) = r.task1.train_acc_mean_std;
-            let (hm, hs) = r.task1.hard_acc_mean_std;
+            shortcut::interrupt::install();
+            let r = study::run_study(&cfg, &out, &mut |s| shortcut::progress::println(s))?;
+            if let Some(t1) = &r.task1 {
+                let (tm, ts) = t1.train_acc_mean_std;
+                let (hm, hs) = t1.hard_acc_mean_std;
+                say(&format!(
+                    "LazyCNN over {} seed(s): train {tm:.1} ± {ts:.1}% (report 96.3%), hard {hm:.1} ± {hs:.1}% (report 17.8%)",
+                    cfg.seeds.len()
+                ));
+            }
+            let took: Vec<String> = r
+                .task_seconds
+                .iter()
+                .map(|(t, s)| format!("{t} {}", study::plan::human(*s)))
+                .collect();
             say(&format!(
-                "LazyCNN over {} seed(s): train {tm:.1} ± {ts:.1}% (report 96.3%), hard {hm:.1} ± {hs:.1}% (report 17.8%)",
-                cfg.seeds.len()
+                "took {} in all: {}",
+                study::plan::human(r.seconds),
+                took.join(", ")
             ));
             say(&format!("open {}", out.join("index.html").display()));
             Ok(())

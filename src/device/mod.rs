@@ -220,3 +220,25 @@ fn not_on(s: &Storage, want: &str) -> Error {
         s.device()
     ))
 }
+
+/// A device as JSON names it (`"cpu"`, `"cuda"`, `"wgpu"`), for `#[serde(with = …)]`. Reading
+/// a name back touches no device: a record written on a GPU machine reads on any machine.
+pub mod serde_name {
+    use super::Device;
+
+    pub fn serialize<S: serde::Serializer>(d: &Device, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.to_string())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Device, D::Error> {
+        let name: String = serde::Deserialize::deserialize(d)?;
+        match name.as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda),
+            "wgpu" => Ok(Device::Wgpu),
+            other => Err(serde::de::Error::custom(format!(
+                "unknown device '{other}'"
+            ))),
+        }
+    }
+}

@@ -26,7 +26,7 @@ use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 /// What the attacker wants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Goal {
     /// Make the model answer `labels[b]` (a target class).
     Targeted,
@@ -35,7 +35,7 @@ pub enum Goal {
 }
 
 /// PGD's settings.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Pgd {
     pub eps: f32,
     /// Step size.
@@ -201,6 +201,7 @@ pub fn pgd_per_image(
                 x.detach()
             };
             for _ in 0..cfg.steps {
+                crate::interrupt::check()?;
                 let g = input_gradient(model, &adv, labels)?;
                 adv = no_grad(|| {
                     adv.add(&direction(&g, goal)?.mul(&a)?)?
@@ -312,7 +313,7 @@ pub fn minimal_eps(
 }
 
 /// Settings of the colour-only attack.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ColourAttack {
     pub steps: usize,
     pub lr: f32,
@@ -371,6 +372,7 @@ pub fn colour_attack(
         let mut best: Vec<([f32; 3], f32)> =
             start.iter().map(|&s| (s, f32::NEG_INFINITY)).collect();
         for step in 0..=cfg.steps {
+            crate::interrupt::check()?;
             opt.zero_grad();
             let logits = model.forward(&paint(&c)?)?;
             check_labels(labels, n, logits.dim(1))?;

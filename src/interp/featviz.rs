@@ -25,7 +25,7 @@ use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 /// Settings of one activation maximization.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AmConfig {
     pub steps: usize,
     pub lr: f32,
@@ -96,6 +96,7 @@ pub fn maximize(
     let mut opt = Adam::new(vec![x.clone()], cfg.lr)?;
     let mut trace = Vec::with_capacity(cfg.steps + 1);
     for _ in 0..cfg.steps {
+        crate::interrupt::check()?;
         opt.zero_grad();
         let objective = objective(model, layer, units, &x)?;
         trace.push(objective.to_vec()?);

@@ -205,10 +205,11 @@ pub fn stroke_mask(gray: &[u8]) -> Vec<bool> {
 }
 
 /// One step of the randomization test: the layer re-randomized (with every layer above it).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RandomizationStep {
     pub layer: String,
     /// Mean over images of Spearman's ρ between the original and the randomized CAM.
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub mean_rank_correlation: f64,
     /// Images whose CAM was constant on one side (ρ undefined), left out of the mean.
     pub undefined: usize,

@@ -20,21 +20,24 @@ use crate::nn::Module;
 use crate::tensor::Tensor;
 
 /// The probes' results for one unit.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PolyTest {
     pub unit: usize,
     pub favourite: usize,
     /// Mean RGB of the image each of the 4 seeds converged to.
     pub seed_colors: Vec<[f32; 3]>,
     /// Largest Euclidean distance between two of them (RGB in [0, 1]; √3 at most).
+    #[serde(deserialize_with = "crate::files::nan::f32")]
     pub seed_spread: f32,
     /// (name, response).
     pub intensity: Vec<(String, f32)>,
     pub mixtures: Vec<(String, f32)>,
     /// Pure response / mean of the three mixtures.
+    #[serde(deserialize_with = "crate::files::nan::f32")]
     pub mixture_ratio: f32,
     pub placement: Vec<(String, f32)>,
     /// Coefficient of variation of the placement responses.
+    #[serde(deserialize_with = "crate::files::nan::f32")]
     pub placement_cv: f32,
     /// The 4 optimized images (CHW), for drawing.
     #[serde(skip)]

@@ -87,7 +87,7 @@ pub fn luminance(rgb: [f32; 3]) -> f64 {
 }
 
 /// Units per poly-score class.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PolyClasses {
     /// poly < 0.3
     pub strongly_monosemantic: usize,
@@ -100,17 +100,23 @@ pub struct PolyClasses {
 }
 
 /// Everything SPEC 2.3 and the poly score report about a layer's units.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UnitSelectivity {
     pub layer: String,
     /// `responses[unit][colour]`.
     pub responses: Vec<Vec<f32>>,
+    #[serde(deserialize_with = "crate::files::nan::vec_f32")]
     pub csi: Vec<f32>,
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub csi_mean: f64,
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub csi_median: f64,
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub csi_min: f64,
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub csi_max: f64,
     /// The 75th percentile; units above it are the specialists.
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub csi_p75: f64,
     pub specialists: Vec<usize>,
     /// Each unit's favourite colour (index into the colours).

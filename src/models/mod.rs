@@ -26,7 +26,7 @@ use crate::tensor::Tensor;
 use std::collections::HashMap;
 
 /// Which of the study's classifiers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ModelKind {
     Lazy,
     Shape,

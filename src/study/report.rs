@@ -40,18 +40,21 @@ img{{max-width:100%;border:1px solid #ddd}}.note{{color:#555;font-size:.95em}}co
     )
 }
 
-/// Build and write `out/index.html`.
+/// Build and write `out/index.html`: the settings, a summary written from the numbers, a
+/// table of contents, then each task's section (tasks not run are left out).
 pub fn write_index(r: &StudyResults, out: &Path) -> Result<()> {
     let mut h = String::new();
     let c = &r.config;
     let _ = write!(
         h,
         "{}<h1>Shortcut learning on Biased MNIST</h1>\
-<p class=\"note\">Profile <b>{:?}</b> on <b>{}</b>; seeds {:?}; {}; batch {}; Adam lr {}; bias {}; {}. \
-Ran in {:.0} s. Numbers: <a href=\"results.json\">results.json</a>.</p>",
+<p class=\"note\">Profile <b>{:?}</b> on <b>{}</b>; tasks {:?}; seeds {:?}; {}; batch {}; Adam lr {}; bias {}; {}. \
+This run took {:.0} s ({} of {} training runs and analyses reused from an earlier run with the same settings). \
+Numbers: <a href=\"results.json\">results.json</a>.</p>",
         page_head("Shortcut learning on Biased MNIST"),
         c.profile,
         c.device,
+        r.tasks,
         c.seeds,
         match c.epochs {
             Some(e) => format!("{e} epochs per run"),
@@ -64,22 +67,109 @@ Ran in {:.0} s. Numbers: <a href=\"results.json\">results.json</a>.</p>",
             Some(l) => format!("first {l} samples of each split"),
             None => "all samples".to_string(),
         },
-        r.seconds
+        r.seconds,
+        r.units
+            .iter()
+            .filter(|u| u.outcome == super::units::Outcome::Reused)
+            .count(),
+        r.units.len()
     );
     if c.profile == Profile::Quick {
         h.push_str("<p><b>Quick profile</b>: fewer epochs and samples than the study; numbers are not comparable with the report's. Run <code>shortcut study</code> (or <code>--profile full</code> for three seeds) for those.</p>");
     }
+    h.push_str(&super::summary::summary_html(r));
+    h.push_str(&toc_html(r));
+    if let Some(t0) = &r.task0 {
+        h.push_str(&task0_html(t0, c.bias)?);
+    }
+    if let Some(t1) = &r.task1 {
+        h.push_str(&task1_html(t1, out)?);
+    }
+    if let Some(t2) = &r.task2 {
+        h.push_str(&super::task2::section_html(&t2.lazy)?);
+        h.push_str(&attention_html(t2, out)?);
+    }
+    if let Some(t3) = &r.task3 {
+        let runs: Vec<(String, &super::task3::Task3)> =
+            t3.iter().map(|(l, t)| (l.clone(), t)).collect();
+        h.push_str(&super::task3::section_html(&runs)?);
+    }
+    if let Some(t4) = &r.task4 {
+        h.push_str(&super::task4::section_html(t4, c.seeds.len(), out)?);
+    }
+    if let Some(t5) = &r.task5 {
+        h.push_str(&super::task5::section_html(t5)?);
+    }
+    if let Some(t6) = &r.task6 {
+        h.push_str(&super::task6::section_html(t6)?);
+    }
+    h.push_str(&timing_html(r));
+    h.push_str("</body></html>\n");
+    super::write_atomic(&out.join("index.html"), h.as_bytes())
+}
 
-    // Task 0
-    let t0 = &r.task0;
+/// The task titles, for the table of contents (anchors `#task0` … `#task6`).
+const TITLES: [&str; 7] = [
+    "the data",
+    "the lazy model",
+    "what the lazy model learned",
+    "where the models look (Grad-CAM)",
+    "debiasing",
+    "adversarial attacks",
+    "sparse autoencoders",
+];
+
+fn toc_html(r: &StudyResults) -> String {
+    let mut h = String::from("<nav><h2>Contents</h2><ol start=\"0\">");
+    for &t in &r.tasks {
+        let _ = write!(
+            h,
+            "<li><a href=\"#task{t}\">Task {t} — {}</a></li>",
+            TITLES[t as usize]
+        );
+    }
+    h.push_str("<li><a href=\"#timing\">What each task took</a></li></ol></nav>");
+    h
+}
+
+/// Wall time per task, with the estimate made before the run.
+fn timing_html(r: &StudyResults) -> String {
+    let mut h = String::from(
+        "<h2 id=\"timing\">What each task took</h2><table><tr><th>task</th><th>estimated</th><th>took</th></tr>",
+    );
+    for (task, secs) in &r.task_seconds {
+        let est = r.estimate.task_seconds.get(task).copied().unwrap_or(0.0);
+        let _ = write!(
+            h,
+            "<tr><td>{task}</td><td>{}</td><td>{}</td></tr>",
+            super::plan::human(est),
+            super::plan::human(*secs)
+        );
+    }
+    let reused = r
+        .units
+        .iter()
+        .filter(|u| u.outcome == super::units::Outcome::Reused)
+        .count();
     let _ = write!(
         h,
-        "<h2>Task 0 — the data</h2><p>MNIST digits painted in a colour: train uses the digit's dominant colour \
+        "</table><p class=\"note\">{} of {} units (training runs and analyses) were reused from an earlier run of the same settings; the rest ran now. <code>results.json</code> → <code>units</code> lists each.</p>",
+        reused,
+        r.units.len()
+    );
+    h
+}
+
+fn task0_html(t0: &super::task0::Task0, bias: f32) -> Result<String> {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<h2 id=\"task0\">Task 0 — the data</h2><p>MNIST digits painted in a colour: train uses the digit's dominant colour \
 with probability {:.3}, the hard test split never does, the aligned test split is painted like train.</p>\
 <table><tr><th>split</th><th>painted in the dominant colour</th></tr>\
 <tr><td>train (epoch 0)</td><td>{:.2} %</td></tr><tr><td>hard test</td><td>{:.2} %</td></tr>\
 <tr><td>aligned test</td><td>{:.2} %</td></tr></table>",
-        c.bias, t0.train_dominant_pct, t0.hard_dominant_pct, t0.aligned_dominant_pct
+        bias, t0.train_dominant_pct, t0.hard_dominant_pct, t0.aligned_dominant_pct
     );
     for p in &t0.previews {
         let name = p
@@ -89,8 +179,11 @@ with probability {:.3}, the hard test split never does, the aligned test split i
         h.push_str(&img(p, &name.replace('_', " "))?);
     }
 
-    // Task 1
-    let t1 = &r.task1;
+    Ok(h)
+}
+
+fn task1_html(t1: &super::Task1Summary, out: &Path) -> Result<String> {
+    let mut h = String::new();
     let probe_preds: Vec<String> = t1
         .runs
         .iter()
@@ -104,7 +197,7 @@ with probability {:.3}, the hard test split never does, the aligned test split i
         .collect();
     let _ = write!(
         h,
-        "<h2>Task 1 — the lazy model</h2><p>LazyCNN (one 3×3 conv, then a 2×2 average pool) trained with \
+        "<h2 id=\"task1\">Task 1 — the lazy model</h2><p>LazyCNN (one 3×3 conv, then a 2×2 average pool) trained with \
 cross-entropy and Adam. Final epoch, mean ± sample std over {} seed(s):</p>\
 <table><tr><th>metric</th><th>ours</th><th>report</th></tr>\
 <tr><td>train accuracy (biased split)</td><td>{}</td><td>{:.1} %</td></tr>\
@@ -171,8 +264,12 @@ where the colour is the digit's own.</p>",
             "accuracy per (digit, painted colour)",
         )?);
     }
-    h.push_str(&super::task2::section_html(&r.task2.lazy)?);
-    let a = &r.task2.attention_run;
+    Ok(h)
+}
+
+fn attention_html(t2: &super::Task2Summary, out: &Path) -> Result<String> {
+    let mut h = String::new();
+    let a = &t2.attention_run;
     let _ = write!(
         h,
         "<h3 id=\"attention\">The spatial-attention CNN (SPEC 2.5)</h3><p>Two convolutions, then a 1×1 convolution \
@@ -185,15 +282,8 @@ their concentration ratios on the same cases.</p>",
         a.final_aligned_acc()
     );
     h.push_str(&img(
-        &out.join(&r.task2.attention_folder).join("curves.png"),
+        &out.join(&t2.attention_folder).join("curves.png"),
         "the attention CNN's accuracy per epoch",
     )?);
-    let runs: Vec<(String, &super::task3::Task3)> =
-        r.task3.iter().map(|(l, t)| (l.clone(), t)).collect();
-    h.push_str(&super::task3::section_html(&runs)?);
-    h.push_str(&super::task4::section_html(&r.task4, c.seeds.len(), out)?);
-    h.push_str(&super::task5::section_html(&r.task5)?);
-    h.push_str(&super::task6::section_html(&r.task6)?);
-    h.push_str("</body></html>\n");
-    super::write_atomic(&out.join("index.html"), h.as_bytes())
+    Ok(h)
 }

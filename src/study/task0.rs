@@ -3,11 +3,11 @@
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
 use crate::plots::image_grid_png;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// What Task 0 measured and drew.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Task0 {
     /// Fraction (%) of train samples painted their digit's dominant colour at epoch 0.
     pub train_dominant_pct: f64,

@@ -14,7 +14,7 @@ use crate::interp::selectivity::{channel_color_responses, UnitSelectivity};
 use crate::models::ModelKind;
 use crate::nn::{get_submodule, named_modules, Module};
 use crate::plots::{heatmap_png, image_grid_png, labelled_grid_png};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -39,15 +39,17 @@ pub fn patch_colors() -> (Vec<[f32; 3]>, Vec<String>) {
 }
 
 /// Task 2's results for one model.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Task2 {
-    pub model: &'static str,
+    pub model: String,
     /// Optimization steps used (class logits, filters); the SPEC's are 300 and 400.
     pub am_steps: (usize, usize),
     /// Class c's logit before and after its visualization was optimized.
     pub class_logit_start: Vec<f32>,
     pub class_logit_end: Vec<f32>,
+    #[serde(deserialize_with = "crate::files::nan::vec_f32")]
     pub class_purity: Vec<f32>,
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub purity_mean: f64,
     pub reference_purity: f64,
     pub first_conv: String,
@@ -264,7 +266,7 @@ pub fn run(
         ));
     }
     Ok(Task2 {
-        model: kind.name(),
+        model: kind.name().to_string(),
         am_steps: (class_cfg.steps, filter_cfg.steps),
         class_logit_start: am.trace.first().cloned().unwrap_or_default(),
         class_logit_end: am.trace.last().cloned().unwrap_or_default(),

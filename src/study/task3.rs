@@ -25,7 +25,7 @@ use crate::nn::Module;
 use crate::plots::{labelled_grid_png, line_chart_png, overlay};
 use crate::tensor::Tensor;
 use crate::train::eval::{predictions, split_len, EVAL_BATCH};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +35,7 @@ pub const REFERENCE_RATIO_RANGE: (f32, f32) = (0.65, 0.78);
 pub const MASS: f32 = 0.8;
 
 /// How many images the beyond-the-report measures use.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Task3Config {
     /// Hard-test images for the stroke measures (the issue asks ≥ 1,000).
     pub stroke_images: usize,
@@ -55,13 +55,13 @@ impl Task3Config {
 }
 
 /// One explained image.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CamCase {
-    pub group: &'static str,
-    pub split: &'static str,
+    pub group: String,
+    pub split: String,
     pub index: usize,
     pub digit: usize,
-    pub color: &'static str,
+    pub color: String,
     pub predicted: usize,
     pub confidence: f32,
     /// Concentration ratio of the CAM for the predicted class, and for the true class.
@@ -72,22 +72,26 @@ pub struct CamCase {
 }
 
 /// Stroke measures over many images, for one kind of map.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct StrokeStats {
     pub images: usize,
     /// Maps with no positive value (left out of the means).
     pub empty: usize,
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub mean_stroke_mass: f64,
     /// The stroke's share of the pixels: the stroke mass of a uniform map.
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub mean_stroke_area: f64,
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub pointing_rate: f64,
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub mean_concentration: f64,
 }
 
 /// Task 3's results for one model.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Task3 {
-    pub model: &'static str,
+    pub model: String,
     pub layer: String,
     /// The layer's spatial size (h, w): the CAM's resolution before it is upsampled to 28×28.
     pub cam_size: (usize, usize),
@@ -193,11 +197,12 @@ pub fn run(
         .iter()
         .enumerate()
         .map(|(b, &(group, i, color))| CamCase {
-            group,
-            split: "hard",
+            group: group.to_string(),
+            split: "hard".to_string(),
             index: i,
             digit: truth[b],
-            color: COLOR_NAMES[color.unwrap_or_else(|| data.color_of(Split::Hard, 0, i))],
+            color: COLOR_NAMES[color.unwrap_or_else(|| data.color_of(Split::Hard, 0, i))]
+                .to_string(),
             predicted: predicted[b],
             confidence: by_true.probs[b][predicted[b]],
             ratio_predicted: concentration_ratio(&by_pred.cams[b], MASS),
@@ -303,7 +308,7 @@ pub fn run(
         ));
     }
     Ok(Task3 {
-        model: kind.name(),
+        model: kind.name().to_string(),
         layer,
         cam_size,
         config: cfg,

@@ -10,6 +10,7 @@
 //! This module renders its own part of `index.html` ([`section_html`]).
 
 use super::report::{esc, img, pm};
+use super::Ctx;
 use super::{mean_std, Profile, StudyConfig};
 use crate::data::mnist::Mnist;
 use crate::data::BiasedMnist;
@@ -18,7 +19,7 @@ use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::plots::line_chart_png;
 use crate::train::run_folder::RunPlan;
-use crate::train::{train_run, Method, RunRecord, Suppression, TrainConfig};
+use crate::train::{Method, RunRecord, Suppression, TrainConfig};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -80,7 +81,12 @@ pub struct Task4 {
 }
 
 /// The training settings of one run of this task.
-fn train_config(cfg: &StudyConfig, method: &Method, kind: ModelKind, seed: u64) -> TrainConfig {
+pub(super) fn train_config(
+    cfg: &StudyConfig,
+    method: &Method,
+    kind: ModelKind,
+    seed: u64,
+) -> TrainConfig {
     TrainConfig {
         epochs: cfg.epochs.unwrap_or_else(|| method.default_epochs(kind)),
         batch: cfg.batch,
@@ -92,6 +98,11 @@ fn train_config(cfg: &StudyConfig, method: &Method, kind: ModelKind, seed: u64) 
     }
 }
 
+/// The run folder of `method` on `kind` for `seed`, relative to the study folder.
+pub fn run_folder(kind: ModelKind, method: &Method, seed: u64) -> String {
+    format!("task4/{}-{}/seed-{seed}", kind.slug(), method.name())
+}
+
 /// Train `method` on `kind` for every seed; `ranked[k]` is the trained model of seed k whose
 /// channels a suppression is ranked on.
 fn run_row(
@@ -100,12 +111,15 @@ fn run_row(
     kind: ModelKind,
     method: &Method,
     ranked: &[Box<dyn Module>],
-    out: &Path,
-    log: &mut dyn FnMut(&str),
+    ctx: &mut Ctx,
 ) -> Result<(MethodRow, Vec<Box<dyn Module>>)> {
     let (mut runs, mut models, mut folders) = (Vec::new(), Vec::new(), Vec::new());
     for (k, &seed) in cfg.seeds.iter().enumerate() {
-        log(&format!("  {} {}, seed {seed}", kind.name(), method.name()));
+        ctx.begin(&format!(
+            "Task 4: {} {}, seed {seed}",
+            kind.name(),
+            method.name()
+        ));
         let data = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
         let tc = train_config(cfg, method, kind, seed);
         let suppression = match method {
@@ -122,18 +136,16 @@ fn run_row(
             }
             _ => None,
         };
-        let folder = format!("task4/{}-{}/seed-{seed}", kind.slug(), method.name());
+        let folder = run_folder(kind, method, seed);
         let plan = RunPlan {
             kind,
             method,
             suppression: suppression.as_ref(),
             cfg: &tc,
-            // The study owns its folders: a re-run replaces them.
+            // Set by the study's units: reuse, resume or replace.
             mode: crate::train::run_folder::FolderMode::Overwrite,
         };
-        let (run, model) = train_run(&plan, &data, &out.join(&folder), &mut |s| {
-            log(&format!("    {s}"))
-        })?;
+        let (run, model) = ctx.training(4, &plan, &data, &folder)?;
         runs.push(run);
         models.push(model);
         folders.push(folder);
@@ -142,14 +154,13 @@ fn run_row(
 }
 
 /// Run Task 4. `lazy_runs` and `lazy_models` are Task 1's runs and models, one per seed.
-pub fn run(
+pub(super) fn run(
     cfg: &StudyConfig,
     mnist: &Mnist,
     lazy_runs: &[RunRecord],
     lazy_folders: Vec<String>,
     lazy_models: &[Box<dyn Module>],
-    out: &Path,
-    log: &mut dyn FnMut(&str),
+    ctx: &mut Ctx,
 ) -> Result<Task4> {
     let m = |name: &str| Method::with_defaults(name);
     let mut rows = vec![MethodRow::new(
@@ -159,36 +170,20 @@ pub fn run(
         lazy_runs.to_vec(),
     )];
     for name in ["consistency", "focal", "suppress"] {
-        let (row, _) = run_row(
-            cfg,
-            mnist,
-            ModelKind::Lazy,
-            &m(name)?,
-            lazy_models,
-            out,
-            log,
-        )?;
+        let (row, _) = run_row(cfg, mnist, ModelKind::Lazy, &m(name)?, lazy_models, ctx)?;
         rows.push(row);
     }
     let (shape_row, shape_models) =
-        run_row(cfg, mnist, ModelKind::Shape, &Method::Plain, &[], out, log)?;
+        run_row(cfg, mnist, ModelKind::Shape, &Method::Plain, &[], ctx)?;
     rows.push(shape_row);
     let mut architecture_table = Vec::new();
     if cfg.profile == Profile::Full {
         for name in ["consistency", "focal", "suppress"] {
-            let (row, _) = run_row(
-                cfg,
-                mnist,
-                ModelKind::Shape,
-                &m(name)?,
-                &shape_models,
-                out,
-                log,
-            )?;
+            let (row, _) = run_row(cfg, mnist, ModelKind::Shape, &m(name)?, &shape_models, ctx)?;
             architecture_table.push(row);
         }
     }
-    let curves = out.join("task4/hard_curves.png");
+    let curves = ctx.out.join("task4/hard_curves.png");
     write_curves(&curves, rows.iter().chain(&architecture_table))?;
     Ok(Task4 {
         rows,
@@ -249,7 +244,7 @@ fn table_row(h: &mut String, r: &MethodRow, seeds: usize) {
 }
 
 /// The sentence that says which methods broke the shortcut, from the measured numbers.
-fn verdict(rows: &[MethodRow]) -> String {
+pub(super) fn verdict(rows: &[MethodRow]) -> String {
     let (pass, fail): (Vec<&MethodRow>, Vec<&MethodRow>) = rows
         .iter()
         .filter(|r| !(r.method == "plain" && r.model == "LazyCNN"))

@@ -16,7 +16,7 @@ use crate::interp::stats::wilson;
 use crate::nn::Module;
 use crate::plots::{heatmap_png, labelled_grid_png, line_chart_png};
 use crate::tensor::Tensor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +29,7 @@ pub const REFERENCE_LAZY_EPS: f32 = 0.10;
 pub const REFERENCE_CONSISTENCY_EPS: f32 = 0.05;
 
 /// How much of Task 5 to run.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Task5Config {
     /// Source digit, target class and how many source images (SPEC: 7 → 3, 20).
     pub source: usize,
@@ -92,7 +92,7 @@ impl Task5Config {
 }
 
 /// One ε of the SPEC's table.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EpsRow {
     pub eps: f32,
     pub fgsm_success: f64,
@@ -102,7 +102,7 @@ pub struct EpsRow {
 }
 
 /// One ε of the robust-accuracy curves (fractions, with 95 % Wilson intervals).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub eps: f32,
     pub untargeted_accuracy: f64,
@@ -113,7 +113,7 @@ pub struct CurvePoint {
 }
 
 /// Task 5 for one model.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelAttacks {
     pub model: String,
     /// Source images the model already predicts as the target before any attack.
@@ -144,7 +144,7 @@ pub struct ModelAttacks {
 }
 
 /// Task 5's results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Task5 {
     pub config: Task5Config,
     pub models: Vec<ModelAttacks>,

@@ -24,7 +24,7 @@ use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::plots::{heatmap_png, line_chart_png};
 use crate::rng::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,7 +84,7 @@ pub fn model_activations(
 }
 
 /// One edit of SPEC's intervention experiment.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Intervention {
     pub digit: usize,
     pub feature: usize,
@@ -106,7 +106,7 @@ pub struct Intervention {
 }
 
 /// Setting only the colour features to the true digit's colour, on the misclassified images.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ColourIntervention {
     pub colour_features: Vec<usize>,
     pub images: usize,
@@ -121,7 +121,7 @@ pub struct ColourIntervention {
 }
 
 /// How many features read colour, digit, neither, or never vary (see [`Reads`]).
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct ReadsCount {
     pub colour: usize,
     pub digit: usize,
@@ -130,7 +130,7 @@ pub struct ReadsCount {
 }
 
 /// One SAE trained on one model's layer, measured.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SaeAnalysis {
     pub model: String,
     pub layer: String,
@@ -564,7 +564,7 @@ fn draw(
 }
 
 /// How much of Task 6 to run.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Task6Config {
     /// SAE epochs (SPEC: 100).
     pub epochs: usize,
@@ -585,7 +585,7 @@ impl Task6Config {
 }
 
 /// Task 6 over the study's models.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Task6 {
     pub config: Task6Config,
     /// SPEC's SAE on each model's layer, the lazy model first, then the robust ones.

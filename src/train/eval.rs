@@ -8,7 +8,7 @@ use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::nn::Module;
 use crate::tensor::Tensor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Images per forward pass when evaluating: small enough that a LazyCNN batch's activations
 /// (128·16·28·28 floats = 6.4 MB) stay in cache, large enough to amortize
@@ -61,7 +61,7 @@ pub fn predict_split(
 }
 
 /// Accuracy (%) and the confusion matrix (`confusion[true][predicted]`, counts) on a split.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Evaluation {
     pub accuracy: f64,
     pub confusion: Vec<Vec<u32>>,
@@ -144,7 +144,7 @@ pub fn conflict_matrix(
 
 /// The red-1 probe: a real digit 1 from the test split painted pure red (digit 0's colour)
 /// without noise.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Red1Probe {
     /// Index in MNIST's test split of the first digit 1.
     pub test_index: usize,

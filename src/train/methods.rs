@@ -14,10 +14,10 @@ use super::suppression::check_factor;
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
 use crate::ops::color_jitter::ColorJitter;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A training method and its hyper-parameters.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
 pub enum Method {
     Plain,

@@ -46,12 +46,12 @@ use crate::nn::Module;
 use crate::optim::Optimizer;
 use crate::rng::{streams, Rng};
 use crate::tensor::Tensor;
-use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// How to train.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch: usize,
@@ -61,15 +61,11 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Use only the first `limit` samples of each split (smoke runs).
     pub limit: Option<usize>,
-    #[serde(serialize_with = "device_name")]
+    #[serde(with = "crate::device::serde_name")]
     pub device: Device,
     /// Show a progress bar on the terminal.
     #[serde(skip)]
     pub progress: bool,
-}
-
-fn device_name<S: serde::Serializer>(d: &Device, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&d.to_string())
 }
 
 /// The largest epoch count accepted: far beyond any real run, small enough that per-epoch
@@ -322,15 +318,5 @@ pub fn fit_from(
 }
 
 fn progress_bar(show: bool, len: u64, prefix: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(prefix.to_string());
-    bar
+    crate::progress::bar(show, len, prefix)
 }

@@ -30,16 +30,16 @@ use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::optim::Adam;
 use crate::plots::{heatmap_png, line_chart_png};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The report's Task 1 train accuracy (%), drawn on the plain LazyCNN's curves.
 pub const REFERENCE_LAZY_TRAIN_ACC: f64 = 96.3;
 
 /// Everything one training run produced; serialized as `metrics.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunRecord {
-    pub model: &'static str,
+    pub model: String,
     /// The method and its hyper-parameters (`{"method": "focal", "gamma": 2.0}`).
     pub method: Method,
     /// The training step's own description of its hyper-parameters.
@@ -61,7 +61,7 @@ pub struct RunRecord {
     pub aligned: Evaluation,
     /// Accuracy (%) per (digit row, colour column) on test digits painted that colour.
     pub conflict_matrix: Vec<Vec<f64>>,
-    pub conflict_colors: Vec<&'static str>,
+    pub conflict_colors: Vec<String>,
     pub red1_probe: Red1Probe,
     /// The neuron-suppression hook, when the method has one (attached in training and in
     /// every evaluation).
@@ -186,7 +186,7 @@ pub fn prepare_folder(out: &Path, mode: FolderMode, key: &str) -> Result<(bool, 
 }
 
 /// The settings that differ between two run keys: `epochs 3 there, 4 here; …`.
-fn key_difference(there: &str, here: &str) -> String {
+pub fn key_difference(there: &str, here: &str) -> String {
     let parse = |k: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(k);
     match (parse(there), parse(here)) {
         (Ok(a), Ok(b)) => {
@@ -292,21 +292,51 @@ fn check_room(out: &Path, parameters: usize) -> Result<()> {
     }
 }
 
-/// A run's settings as one JSON line: a resume file records it, and only a run with the same
-/// key may continue from it.
-fn run_key(plan: &RunPlan, data: &BiasedMnist) -> String {
+/// A run's settings as one JSON line: a resume file records it, only a run with the same key
+/// may continue from it, and the study reuses a finished run only when its key is the same.
+pub fn run_key(plan: &RunPlan, data: &BiasedMnist) -> String {
+    key_of(
+        plan.kind.name(),
+        plan.method,
+        plan.cfg,
+        data.bias,
+        data.redraw_per_epoch,
+        plan.suppression,
+    )
+}
+
+/// The key of the run a finished folder's `metrics.json` describes (see [`run_key`]).
+pub fn record_key(r: &RunRecord) -> String {
+    key_of(
+        &r.model,
+        &r.method,
+        &r.config,
+        r.bias,
+        r.redraw_per_epoch,
+        r.suppression.as_ref(),
+    )
+}
+
+fn key_of(
+    model: &str,
+    method: &Method,
+    cfg: &TrainConfig,
+    bias: f32,
+    redraw_per_epoch: bool,
+    suppression: Option<&Suppression>,
+) -> String {
     serde_json::json!({
-        "model": plan.kind.name(),
-        "method": plan.method,
-        "epochs": plan.cfg.epochs,
-        "batch": plan.cfg.batch,
-        "lr": plan.cfg.lr,
-        "seed": plan.cfg.seed,
-        "limit": plan.cfg.limit,
-        "device": plan.cfg.device.to_string(),
-        "bias": data.bias,
-        "redraw_per_epoch": data.redraw_per_epoch,
-        "suppression": plan.suppression,
+        "model": model,
+        "method": method,
+        "epochs": cfg.epochs,
+        "batch": cfg.batch,
+        "lr": cfg.lr,
+        "seed": cfg.seed,
+        "limit": cfg.limit,
+        "device": cfg.device.to_string(),
+        "bias": bias,
+        "redraw_per_epoch": redraw_per_epoch,
+        "suppression": suppression,
     })
     .to_string()
 }
@@ -439,7 +469,7 @@ folder to use it); resuming would meet the same numbers: start over with a small
     )?);
     files.push("metrics.json".to_string());
     let run = RunRecord {
-        model: plan.kind.name(),
+        model: plan.kind.name().to_string(),
         method: plan.method.clone(),
         step: step.hyper(),
         config: cfg.clone(),
@@ -455,7 +485,7 @@ folder to use it); resuming would meet the same numbers: start over with a small
         confusion_hard: hard.confusion,
         aligned,
         conflict_matrix: conflict,
-        conflict_colors: COLOR_NAMES.to_vec(),
+        conflict_colors: COLOR_NAMES.iter().map(|c| c.to_string()).collect(),
         red1_probe: probe,
         suppression,
         reference: serde_json::json!({

@@ -4,10 +4,10 @@
 //!
 //! Layouts: `x`, `x_hat` are row-major [N, D]; `h` is row-major [N, M].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Reconstruction and sparsity over a set of samples.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Reconstruction {
     /// Mean of (x − x̂)² over samples and units.
     pub mse: f64,
@@ -110,7 +110,7 @@ pub fn most_active(h: &[f32], m: usize, k: usize) -> Vec<usize> {
 
 /// SPEC's per-feature scores over a group table (`table[g][j]`, e.g. digit means), averaged
 /// over the features that are active in some group (a dead feature has no distribution).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FeatureScores {
     /// Mean over live features of (max group mean − mean of the other groups) / max group mean:
     /// 1 for a feature that fires for one group only, 0 for one that fires equally for all.
@@ -121,7 +121,9 @@ pub struct FeatureScores {
     /// How many features have a non-zero mean in some group.
     pub live: usize,
     /// Per feature (NaN for a dead one), for histograms.
+    #[serde(deserialize_with = "crate::files::nan::vec_f32")]
     pub per_feature_selectivity: Vec<f32>,
+    #[serde(deserialize_with = "crate::files::nan::vec_f32")]
     pub per_feature_entropy: Vec<f32>,
 }
 
@@ -197,7 +199,7 @@ pub fn eta_squared(h: &[f32], m: usize, groups: &[usize], n_groups: usize) -> Ve
 }
 
 /// What a feature reads, from its η² by colour and by digit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reads {
     /// η²(colour) ≥ 0.5 and above η²(digit): colour explains most of its variance.
     Colour,

@@ -538,7 +538,7 @@ pub fn collect(
 }
 
 /// What training produced: the mean loss (and its parts) of every epoch, and the time.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TrainLog {
     pub loss: Vec<f64>,
     pub mse: Vec<f64>,
@@ -567,6 +567,7 @@ pub fn train(
     let n = x.dim(0);
     let mut log = TrainLog::default();
     for epoch in 0..cfg.epochs {
+        crate::interrupt::check()?;
         let order =
             Rng::new(cfg.seed, streams::SAE_SHUFFLE.wrapping_add(epoch as u32)).permutation(n);
         // The epoch's sums stay on the device: one read-back per epoch, not per step.

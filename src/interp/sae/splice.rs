@@ -16,7 +16,7 @@ use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::nn::{get_submodule, Module};
 use crate::tensor::Tensor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// An edit of the code h [N, M], applied to every sample of the batch.
@@ -159,14 +159,14 @@ pub fn spliced_probabilities(
 }
 
 /// Accuracy (%) and mean cross-entropy of the model on a split, one variant of the layer.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Score {
     pub accuracy: f64,
     pub cross_entropy: f64,
 }
 
 /// The model with its layer replaced by the SAE, against the clean model and two ablations.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SplicedScores {
     pub split: String,
     pub samples: usize,
@@ -178,8 +178,10 @@ pub struct SplicedScores {
     pub mean_ablation: Score,
     /// (SAE − zero) / (clean − zero) accuracy: the share of what the layer contributes that the
     /// SAE keeps (1 = all; NaN when zero-ablation costs nothing).
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub accuracy_recovered: f64,
     /// The same with cross-entropy (SAELens's "CE loss recovered").
+    #[serde(deserialize_with = "crate::files::nan::f64")]
     pub ce_recovered: f64,
 }
 

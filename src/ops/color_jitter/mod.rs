@@ -55,7 +55,7 @@ use crate::tensor::Tensor;
 pub const LANES: usize = 256;
 
 /// Jitter strengths, as torchvision's `ColorJitter(brightness, contrast, saturation, hue)`.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Strengths {
     pub brightness: f32,
     pub contrast: f32,
@@ -109,7 +109,7 @@ impl Strengths {
 }
 
 /// The jitter of SPEC Task 4.1: `normal` strengths, and `extreme` ones for a fraction of images.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ColorJitter {
     pub normal: Strengths,
     pub extreme: Strengths,

@@ -1,0 +1,258 @@
+//! Which tasks a study runs (`--tasks`, with what each needs), and how long it should take.
+//!
+//! **Dependencies.** Task 4 compares its methods with Task 1's lazy models and ranks neuron
+//! suppression on them; Tasks 2, 5 and 6 explain, attack and decompose the models of Tasks 1
+//! and 4; Task 3 draws Grad-CAM on those and on Task 2's attention CNN. A chosen task pulls in
+//! what it needs; nothing is trained twice.
+//!
+//! **The estimate** is made before any work: a few training steps of each model are timed on
+//! the chosen device ([`calibrate`]), and every unit's cost is counted in those steps — a
+//! training run by its steps (times what its method costs over a plain step, measured once
+//! and listed in [`method_factor`]) and its evaluation passes; an analysis by the number of
+//! plain steps it cost when we measured it on a 2-core CPU ([`analysis_steps`]). It is an
+//! estimate, printed as one; the study prints what each task really took at the end.
+
+use super::{Profile, StudyConfig};
+use crate::data::{BiasedMnist, Split};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::models::ModelKind;
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+use crate::train::{Batch, Method};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Every task, in the order they are listed.
+pub const ALL_TASKS: [u8; 7] = [0, 1, 2, 3, 4, 5, 6];
+
+/// The tasks each task needs run before it.
+pub fn needs(task: u8) -> &'static [u8] {
+    match task {
+        2 => &[1],
+        3 => &[1, 2, 4],
+        4 => &[1],
+        5 | 6 => &[1, 4],
+        _ => &[],
+    }
+}
+
+/// Parse `--tasks`: `all`, or task numbers separated by commas (`0,1,4`).
+pub fn parse_tasks(s: &str) -> Result<Vec<u8>> {
+    if s.trim() == "all" {
+        return Ok(ALL_TASKS.to_vec());
+    }
+    let mut tasks = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        match part.parse::<u8>() {
+            Ok(t) if ALL_TASKS.contains(&t) => tasks.push(t),
+            _ => return Err(Error::Invalid(format!(
+                "--tasks: unknown task '{part}': the tasks are 0 to 6 (e.g. --tasks 0,1,4), or all"
+            ))),
+        }
+    }
+    tasks.sort_unstable();
+    tasks.dedup();
+    Ok(tasks)
+}
+
+/// `chosen` and every task they need, sorted.
+pub fn with_needs(chosen: &[u8]) -> Vec<u8> {
+    let mut all: Vec<u8> = chosen.to_vec();
+    let mut i = 0;
+    while i < all.len() {
+        for &n in needs(all[i]) {
+            if !all.contains(&n) {
+                all.push(n);
+            }
+        }
+        i += 1;
+    }
+    all.sort_unstable();
+    all
+}
+
+/// Seconds per training step (the study's batch, plain cross-entropy) of each model.
+#[derive(Clone, Debug, Default)]
+pub struct Calibration {
+    pub step_seconds: BTreeMap<&'static str, f64>,
+}
+
+impl Calibration {
+    fn step(&self, kind: ModelKind) -> f64 {
+        self.step_seconds.get(kind.name()).copied().unwrap_or(0.0)
+    }
+}
+
+/// Time a few training steps of each model on `device` (after one untimed step that compiles
+/// kernels and fills the buffer pools). About a second on a 2-core CPU.
+pub fn calibrate(kinds: &[ModelKind], device: Device, batch: usize) -> Result<Calibration> {
+    let mut cal = Calibration::default();
+    let mut rng = Rng::new(0, 0);
+    let x = Tensor::rand_uniform([batch, 3, 28, 28], 0.0, 1.0, &mut rng, device)?;
+    let y: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    let indices: Vec<usize> = (0..batch).collect();
+    let step = Method::Plain.step();
+    for &kind in kinds {
+        let model = kind.build(0, device)?;
+        let mut opt = crate::optim::Adam::new(model.parameters(), 1e-3)?;
+        // ShapeCNN's step is ~100× LazyCNN's: fewer repetitions keep the calibration short.
+        let reps = if kind == ModelKind::Shape { 2 } else { 8 };
+        let mut timed = 0.0;
+        for r in 0..=reps {
+            let start = Instant::now();
+            crate::optim::Optimizer::zero_grad(&mut opt);
+            let b = Batch {
+                x: x.clone(),
+                y: &y,
+                indices: &indices,
+                epoch: 0,
+                seed: 0,
+            };
+            step.loss(model.as_ref(), &b)?.loss.backward()?;
+            crate::optim::Optimizer::step(&mut opt)?;
+            device.synchronize()?;
+            if r > 0 {
+                timed += start.elapsed().as_secs_f64();
+            }
+        }
+        cal.step_seconds.insert(kind.name(), timed / reps as f64);
+    }
+    Ok(cal)
+}
+
+/// A method's training step over a plain cross-entropy step (measured on LazyCNN, 2-core CPU,
+/// BENCHMARKS.md: consistency 2.15×, focal 1.0×, suppression 2.3×).
+pub fn method_factor(method: &Method) -> f64 {
+    match method {
+        Method::Plain | Method::Focal { .. } => 1.0,
+        Method::Consistency { .. } => 2.15,
+        Method::Suppress { .. } => 2.3,
+    }
+}
+
+/// A forward pass of a batch over a training step (forward + backward + update).
+const FORWARD_FRACTION: f64 = 0.3;
+
+/// Estimated seconds of one training run.
+pub fn training_seconds(
+    cal: &Calibration,
+    cfg: &StudyConfig,
+    kind: ModelKind,
+    method: &Method,
+    epochs: usize,
+    sizes: &SplitSizes,
+) -> f64 {
+    let step = cal.step(kind);
+    let batches = |n: usize| n.div_ceil(cfg.batch) as f64;
+    let train = epochs as f64 * batches(sizes.train) * step * method_factor(method);
+    // Every epoch evaluates the hard and aligned splits; the end adds the final evaluations
+    // and the conflict matrix (each test digit in each of the 10 colours).
+    let per_epoch_eval = batches(sizes.hard) + batches(sizes.aligned);
+    let final_eval = per_epoch_eval + 10.0 * batches(sizes.hard);
+    train + (epochs as f64 * per_epoch_eval + final_eval) * step * FORWARD_FRACTION
+}
+
+/// Sizes of the three splits the study uses (after `--limit`).
+#[derive(Clone, Copy, Debug)]
+pub struct SplitSizes {
+    pub train: usize,
+    pub hard: usize,
+    pub aligned: usize,
+}
+
+impl SplitSizes {
+    /// The splits of `data` cut by `limit`.
+    pub fn of(data: &BiasedMnist, limit: Option<usize>) -> SplitSizes {
+        let n = |s| crate::train::split_len(data, s, limit);
+        SplitSizes {
+            train: n(Split::Train),
+            hard: n(Split::Hard),
+            aligned: n(Split::Aligned),
+        }
+    }
+}
+
+/// An analysis unit's cost in training steps of the model it reads, as measured on a 2-core
+/// CPU (default profile: BENCHMARKS.md; quick profile: the quick study's `units` log). The SAE
+/// and attack costs hardly depend on the model's own step (tiny GEMMs, many small passes): the
+/// measured ratio carries the machine's speed over, which is what the estimate needs.
+pub fn analysis_steps(task: u8, kind: ModelKind, profile: Profile) -> f64 {
+    let quick = profile == Profile::Quick;
+    let (default, quick_steps) = match (task, kind) {
+        (0, _) => (900.0, 500.0),
+        (2, _) => (2300.0, 400.0),
+        (3, ModelKind::Shape) => (35.0, 20.0),
+        (3, _) => (200.0, 100.0),
+        (5, ModelKind::Shape) => (7500.0, 150.0),
+        (5, _) => (18000.0, 1500.0),
+        (6, ModelKind::Shape) => (1500.0, 100.0),
+        // LazyCNN's first SAE unit trains four SAEs (the SPEC's and three variants).
+        (6, _) => (30000.0, 3000.0),
+        _ => (0.0, 0.0),
+    };
+    if quick {
+        quick_steps
+    } else {
+        default
+    }
+}
+
+/// Estimated seconds of one analysis unit.
+pub fn analysis_seconds(cal: &Calibration, task: u8, kind: ModelKind, profile: Profile) -> f64 {
+    analysis_steps(task, kind, profile) * cal.step(kind)
+}
+
+/// The estimate printed before the study starts (kept in `results.json`).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Estimate {
+    /// Measured seconds per training step of each model on the chosen device.
+    pub step_seconds: BTreeMap<&'static str, f64>,
+    /// Estimated seconds of each task's units still to do, by task number.
+    pub task_seconds: BTreeMap<String, f64>,
+    /// Units found finished (reused, not estimated).
+    pub units_done: usize,
+    pub units_to_do: usize,
+    pub total_seconds: f64,
+}
+
+/// `93 s`, `14 min`, `2.3 h`.
+pub fn human(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 5400.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chosen_task_pulls_in_what_it_needs() {
+        assert_eq!(with_needs(&[0, 1, 4]), vec![0, 1, 4]);
+        assert_eq!(with_needs(&[3]), vec![1, 2, 3, 4]);
+        assert_eq!(with_needs(&[5]), vec![1, 4, 5]);
+        assert_eq!(with_needs(&[0]), vec![0]);
+    }
+
+    #[test]
+    fn tasks_parse_and_unknown_ones_are_named() {
+        assert_eq!(parse_tasks("4, 1,1").unwrap(), vec![1, 4]);
+        assert_eq!(parse_tasks("all").unwrap(), ALL_TASKS.to_vec());
+        for bad in ["7", "x", "", "1,,2", "-1"] {
+            let e = parse_tasks(bad).unwrap_err().to_string();
+            assert!(e.contains("unknown task"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(42.0), "42 s");
+        assert_eq!(human(600.0), "10 min");
+        assert_eq!(human(3.0 * 3600.0), "3.0 h");
+    }
+}
