@@ -244,6 +244,36 @@ fn user_mistakes_get_one_clear_line_and_a_nonzero_exit() {
         &shortcut(&["eval", "/no/such/model.safetensors", "--data-dir", d]),
         "cannot read",
     );
+    for (tasks, bad) in [("7", "'7'"), ("1,x", "'x'"), ("", "''")] {
+        assert_user_error(
+            &shortcut(&["study", "--tasks", tasks, "--data-dir", d]),
+            &format!("--tasks: unknown task {bad}"),
+        );
+    }
+    assert_user_error(
+        &shortcut(&["study", "--lr", "-1", "--data-dir", d]),
+        "--lr must be a positive number",
+    );
+    // A folder holding a study of an earlier version (no study.json) or another format: say so
+    // and suggest --fresh; nothing in it is touched.
+    let old = tempfile::tempdir().unwrap();
+    let results = old.path().join("results.json");
+    std::fs::write(&results, b"{}").unwrap();
+    let o = old.path().to_str().unwrap();
+    assert_user_error(
+        &shortcut(&["study", "--out", o, "--data-dir", d]),
+        "written by an earlier version of shortcut (no study.json): run the same command with --fresh",
+    );
+    std::fs::write(
+        old.path().join("study.json"),
+        br#"{"format": 0, "version": "0.0.1"}"#,
+    )
+    .unwrap();
+    assert_user_error(
+        &shortcut(&["study", "--out", o, "--data-dir", d]),
+        "study format 0; this one writes 1",
+    );
+    assert_eq!(std::fs::read(&results).unwrap(), b"{}");
 
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.safetensors");
@@ -865,6 +895,10 @@ document.getElementById('f').addEventListener('load', function () {
     r.broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
                    .map(function (i) { return i.alt || i.src.slice(0, 60); });
     r.headings = Array.from(d.querySelectorAll('h2')).map(function (h) { return h.textContent; });
+    var links = Array.from(d.querySelectorAll('nav a'));
+    r.toc = links.length;
+    r.dangling = links.map(function (a) { return a.getAttribute('href').slice(1); })
+                      .filter(function (id) { return !d.getElementById(id); });
   } catch (e) { r.error = String(e); }
   document.getElementById('result').textContent = 'RESULT ' + JSON.stringify(r);
 });
@@ -894,6 +928,10 @@ document.getElementById('f').addEventListener('load', function () {
         .iter()
         .map(|h| h.as_str().unwrap_or_default().to_string())
         .collect();
+    assert!(headings.iter().any(|h| h == "Summary"), "{headings:?}");
+    // The table of contents: each task and the timing table, every link landing on a section.
+    assert_eq!(r["toc"], 8, "{r}");
+    assert_eq!(r["dangling"], serde_json::json!([]), "links to no section");
     for task in 0..=6 {
         assert!(
             headings

@@ -235,3 +235,93 @@ fn a_stopped_study_resumes_to_the_same_numbers_and_a_changed_setting_redoes_only
         start.elapsed().as_secs_f64()
     );
 }
+
+/// A disk that fills up during the study: the error names the file it could not write, nothing
+/// half-written is left under a real name, and once there is room the same command finishes,
+/// reusing what was finished before. Needs a small file system: a tmpfs mounted for the test
+/// (root only; elsewhere the test says why it did not run — CI runs as root).
+#[test]
+fn a_full_disk_names_the_file_and_the_study_finishes_once_there_is_room() {
+    let Some(data) = common::mnist_dir() else {
+        return;
+    };
+    let mount = tmp("small-disk");
+    std::fs::create_dir_all(&mount).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=8M",
+            "tmpfs",
+            mount.to_str().unwrap(),
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("CI").is_none() || unsafe { libc::geteuid() } != 0,
+            "CI runs as root: mounting a tmpfs must work there"
+        );
+        eprintln!("skipped: cannot mount a tmpfs here (not root)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.clone());
+    // Task 1 first, with room; then the disk fills up while Task 0 writes its figures
+    // (≈ 640 KB, with 300 KB free).
+    let out = mount.join("study");
+    run_ok(&study_args(&data, &out, &["--tasks", "1"]));
+    let free = shortcut::files::free_bytes(&mount).unwrap() as usize;
+    let filler = mount.join("filler");
+    std::fs::write(&filler, vec![0u8; free - 300 * 1024]).unwrap();
+    let args = study_args(&data, &out, &["--tasks", "0,1"]);
+    let o = command(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success(), "the disk was meant to fill up");
+    assert!(
+        err.contains("No space left on device")
+            && err.contains(out.join("task0").to_str().unwrap()),
+        "the error names the file: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let temporaries: Vec<String> = walk(&out)
+        .into_iter()
+        .filter(|p| p.contains(".tmp-"))
+        .collect();
+    assert_eq!(temporaries, Vec::<String>::new(), "temporaries left behind");
+    assert!(!out.join("task0/manifest.json").exists());
+
+    std::fs::remove_file(&filler).unwrap();
+    run_ok(&args);
+    assert_eq!(
+        outcomes(&out),
+        vec![
+            ("task0".to_string(), "redone".to_string()),
+            ("task1/seed-0".to_string(), "reused".to_string())
+        ],
+        "the half-written Task 0 is redone, the finished Task 1 reused"
+    );
+    assert!(out.join("index.html").is_file());
+}
+
+/// Every file under `dir`, as paths.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}

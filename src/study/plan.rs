@@ -46,9 +46,11 @@ pub fn parse_tasks(s: &str) -> Result<Vec<u8>> {
     for part in s.split(',').map(str::trim) {
         match part.parse::<u8>() {
             Ok(t) if ALL_TASKS.contains(&t) => tasks.push(t),
-            _ => return Err(Error::Invalid(format!(
+            _ => {
+                return Err(Error::Invalid(format!(
                 "--tasks: unknown task '{part}': the tasks are 0 to 6 (e.g. --tasks 0,1,4), or all"
-            ))),
+            )))
+            }
         }
     }
     tasks.sort_unstable();

@@ -104,7 +104,7 @@ impl TrainConfig {
 }
 
 /// What one epoch measured. Accuracies are in percent.
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct EpochRecord {
     pub epoch: usize,
     /// Running accuracy over the epoch's training batches (as the model was updating).
@@ -114,6 +114,19 @@ pub struct EpochRecord {
     pub aligned_acc: f64,
     /// Seconds spent training (evaluation excluded).
     pub seconds: f64,
+    /// The epoch's hard and aligned evaluations (with their confusion matrices), held in
+    /// memory so that a run's final evaluation is not computed a second time; not saved.
+    #[serde(skip)]
+    pub evaluations: Option<Box<(Evaluation, Evaluation)>>,
+}
+
+/// Equal when every saved field is (the evaluations held in memory are not compared).
+impl PartialEq for EpochRecord {
+    fn eq(&self, o: &EpochRecord) -> bool {
+        (self.epoch, self.train_acc, self.train_loss) == (o.epoch, o.train_acc, o.train_loss)
+            && (self.hard_acc, self.aligned_acc, self.seconds)
+                == (o.hard_acc, o.aligned_acc, o.seconds)
+    }
 }
 
 /// Train `model` with `step` and `opt`, evaluating on the hard and aligned splits after every
@@ -301,6 +314,7 @@ pub fn fit_from(
             hard_acc: hard.accuracy,
             aligned_acc: aligned.accuracy,
             seconds,
+            evaluations: Some(Box::new((hard, aligned))),
         };
         on_epoch(&rec, model)?;
         records.push(rec);

@@ -445,8 +445,14 @@ folder to use it); resuming would meet the same numbers: start over with a small
         )),
         other => other,
     })?;
-    let hard = evaluate(model.as_ref(), data, Split::Hard, cfg.limit, cfg.device)?;
-    let aligned = evaluate(model.as_ref(), data, Split::Aligned, cfg.limit, cfg.device)?;
+    // The last epoch evaluated these very weights (unless it ran before a resume).
+    let (hard, aligned) = match records.last().and_then(|r| r.evaluations.as_deref()) {
+        Some((h, a)) => (h.clone(), a.clone()),
+        None => (
+            evaluate(model.as_ref(), data, Split::Hard, cfg.limit, cfg.device)?,
+            evaluate(model.as_ref(), data, Split::Aligned, cfg.limit, cfg.device)?,
+        ),
+    };
     let conflict = conflict_matrix(model.as_ref(), data, cfg.limit, cfg.device)?;
     let probe = red1_probe(model.as_ref(), data, cfg.device)?;
 
