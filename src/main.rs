@@ -282,7 +282,10 @@ fn run(cli: Cli) -> Result<()> {
             let took: Vec<String> = r
                 .task_seconds
                 .iter()
-                .map(|(t, s)| format!("{t} {}", study::plan::human(*s)))
+                .map(|(t, s)| match r.task_peak_mb.get(t) {
+                    Some(mb) => format!("{t} {} ({mb:.0} MB peak)", study::plan::human(*s)),
+                    None => format!("{t} {}", study::plan::human(*s)),
+                })
                 .collect();
             say(&format!(
                 "took {} in all: {}",

@@ -151,6 +151,11 @@ fn study_quick_writes_an_html_report_and_results() {
         "report lacks Task 4"
     );
     let r = read_json(&out.join("results.json"));
+    let undocumented = undocumented_keys(&r);
+    assert!(
+        undocumented.is_empty(),
+        "results.json keys missing from docs/results.md: {undocumented:?}"
+    );
     assert_eq!(r["task1"]["runs"].as_array().unwrap().len(), 1);
     let rows = r["task4"]["rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
@@ -960,4 +965,41 @@ document.getElementById('f').addEventListener('load', function () {
         "no screenshot"
     );
     eprintln!("report screenshot: {}", shot.display());
+}
+
+/// Every object key of `v` that no table row of `docs/results.md` names (as `` `key` `` in
+/// its first column): results.json's keys are documented, and stay so.
+fn undocumented_keys(v: &serde_json::Value) -> Vec<String> {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/results.md"))
+            .unwrap();
+    let documented: std::collections::HashSet<String> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('|').nth(1))
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, x) in o {
+                    out.insert(k.clone());
+                    keys(x, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = std::collections::BTreeSet::new();
+    keys(v, &mut all);
+    all.into_iter()
+        .filter(|k| !documented.contains(k))
+        .collect()
 }

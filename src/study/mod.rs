@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 /// How much of the study to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// A few minutes or less: 2 epochs of every run on 5,000 samples per split, one seed. For
     /// smoke tests.
@@ -166,6 +167,8 @@ pub struct StudyResults {
     pub estimate: plan::Estimate,
     /// Wall time of each task in this invocation (s), by task number.
     pub task_seconds: std::collections::BTreeMap<String, f64>,
+    /// Peak resident memory of the process during each task (MB; Linux only, else empty).
+    pub task_peak_mb: std::collections::BTreeMap<String, f64>,
     /// Every unit (training run or analysis): reused, resumed, run or redone, and its time.
     pub units: Vec<units::UnitLog>,
     pub task0: Option<task0::Task0>,
@@ -696,9 +699,14 @@ fn run_tasks(
     let out = ctx.out;
     let has = |t: u8| tasks.contains(&t);
     let mut seconds = std::collections::BTreeMap::new();
+    let mut peaks = std::collections::BTreeMap::new();
     let mut clock = std::time::Instant::now();
+    plan::peak_rss_mb_since_last();
     let mut lap = |task: u8, seconds: &mut std::collections::BTreeMap<String, f64>| {
         seconds.insert(format!("task{task}"), clock.elapsed().as_secs_f64());
+        if let Some(mb) = plan::peak_rss_mb_since_last() {
+            peaks.insert(format!("task{task}"), mb);
+        }
         clock = std::time::Instant::now();
     };
     let quick = cfg.profile == Profile::Quick;
@@ -946,6 +954,7 @@ fn run_tasks(
         tasks: tasks.to_vec(),
         estimate,
         task_seconds: seconds,
+        task_peak_mb: peaks,
         units: ctx.units.log.clone(),
         task0: t0,
         task1: t1,

@@ -135,15 +135,18 @@ fn toc_html(r: &StudyResults) -> String {
 /// Wall time per task, with the estimate made before the run.
 fn timing_html(r: &StudyResults) -> String {
     let mut h = String::from(
-        "<h2 id=\"timing\">What each task took</h2><table><tr><th>task</th><th>estimated</th><th>took</th></tr>",
+        "<h2 id=\"timing\">What each task took</h2><table><tr><th>task</th><th>estimated</th><th>took</th><th>peak memory</th></tr>",
     );
     for (task, secs) in &r.task_seconds {
         let est = r.estimate.task_seconds.get(task).copied().unwrap_or(0.0);
         let _ = write!(
             h,
-            "<tr><td>{task}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{task}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             super::plan::human(est),
-            super::plan::human(*secs)
+            super::plan::human(*secs),
+            r.task_peak_mb
+                .get(task)
+                .map_or("—".to_string(), |mb| format!("{mb:.0} MB"))
         );
     }
     let reused = r

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// What Task 0 measured and drew.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Task0 {
-    /// Fraction (%) of train samples painted their digit's dominant colour at epoch 0.
+    /// Percentage of train samples painted their digit's dominant colour at epoch 0.
     pub train_dominant_pct: f64,
     /// Same for the hard split (0 by construction).
     pub hard_dominant_pct: f64,

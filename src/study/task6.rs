@@ -158,7 +158,7 @@ pub struct SaeAnalysis {
     pub spliced: Vec<SplicedScores>,
     pub interventions: Vec<Intervention>,
     pub colour_intervention: Option<ColourIntervention>,
-    /// Figures (relative to the analysis folder) and the checkpoint.
+    /// The folder of its figures and checkpoint (under the study folder).
     pub folder: PathBuf,
 }
 

@@ -327,13 +327,16 @@ pub fn model_hash(run_dir: &Path) -> Result<String> {
     })
 }
 
+/// A trained run: its record and its model.
+type Trained = (RunRecord, Box<dyn Module>);
+
 /// A finished run in `dir` with `key`, loaded; `Ok(None)` when the folder holds no finished
 /// run; `Err(why)` when it holds one that may not be reused.
 fn finished_run(
     dir: &Path,
     key: &str,
     device: crate::device::Device,
-) -> std::result::Result<Option<(RunRecord, Box<dyn Module>)>, String> {
+) -> std::result::Result<Option<Trained>, String> {
     if !crate::files::has_our_manifest(dir) {
         return Ok(None);
     }
