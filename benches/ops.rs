@@ -334,9 +334,52 @@ fn cuda_variants(c: &mut Criterion) {
     group.finish();
 }
 
+/// The CPU's 3×3 paths side by side on every conv layer: im2col + GEMM, Winograd F(2×2, 3×3)
+/// and F(4×4, 3×3), forward and input gradient. GFLOP/s are counted with the *direct*
+/// convolution's FLOPs (2 · MACs), so a faster algorithm shows as a higher rate: Winograd's
+/// numbers are "effective" GFLOP/s. Groups `conv2d_winograd/{fwd,bwd_input}/<algorithm>`.
+fn conv2d_winograd(c: &mut Criterion) {
+    use shortcut::ops::conv2d::cpu::{set_algorithm, Algorithm};
+    use shortcut::ops::conv2d::winograd::Tile;
+    let algorithms = [
+        ("im2col", Algorithm::Im2col),
+        ("winograd2", Algorithm::Winograd(Tile::F2)),
+        ("winograd4", Algorithm::Winograd(Tile::F4)),
+    ];
+    for pass in ["fwd", "bwd_input"] {
+        for (label, algorithm) in algorithms {
+            let mut group = c.benchmark_group(format!("conv2d_winograd/{pass}/{label}"));
+            group
+                .sample_size(10)
+                .warm_up_time(Duration::from_millis(500))
+                .measurement_time(Duration::from_secs(2));
+            for &(name, ci, co, hw) in CONV_LAYERS {
+                let p = Conv2dParams::new(1, 1);
+                let x = rand_on(&[BATCH, ci, hw, hw], 1, Device::Cpu);
+                let w = rand_on(&[co, ci, 3, 3], 2, Device::Cpu);
+                let b = rand_on(&[co], 3, Device::Cpu);
+                let args = Conv2dArgs::new(x.shape(), w.shape(), &p).unwrap();
+                let g = rand_on(args.out_shape().dims(), 4, Device::Cpu);
+                group.throughput(Throughput::Elements(2 * args.macs()));
+                set_algorithm(algorithm);
+                group.bench_function(BenchmarkId::from_parameter(name), |bench| {
+                    if pass == "fwd" {
+                        bench.iter(|| x.conv2d(&w, Some(&b), p).unwrap())
+                    } else {
+                        bench.iter(|| conv2d_bwd_input(&g, &w, &args).unwrap())
+                    }
+                });
+            }
+            group.finish();
+        }
+    }
+    set_algorithm(Algorithm::Auto);
+}
+
 criterion_group!(
     benches,
     conv2d,
+    conv2d_winograd,
     matmul,
     memory_bound,
     color_jitter,

@@ -102,11 +102,12 @@ fn results(dir: &Path) -> serde_json::Value {
 }
 
 /// Keys whose values are clocks or say how this invocation went, not what was found.
-const NOT_NUMBERS_OF_THE_STUDY: [&str; 7] = [
+const NOT_NUMBERS_OF_THE_STUDY: [&str; 8] = [
     "seconds",
     "epoch_seconds",
     "seconds_per_epoch",
     "task_seconds",
+    "task_peak_mb",
     "units",
     "estimate",
     "config",

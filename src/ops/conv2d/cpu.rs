@@ -16,16 +16,93 @@
 //!   came from (the adjoint of im2col)
 //! * backward-weight  dw   = Σ_n g_n · col_nᵀ
 //!
+//! # Winograd
+//!
+//! 3×3 convolutions with stride 1 and padding 1 (all of ShapeCNN's) can take the Winograd
+//! path ([`super::winograd`]) for the forward pass and the input gradient: 2.25–4× fewer
+//! multiplications. [`Algorithm`] chooses (`Auto`: where measured faster, see
+//! `winograd_tile`); `SHORTCUT_CONV=im2col|winograd2|winograd4|auto` or [`set_algorithm`]
+//! force a path (tests, benches).
+//!
 //! Forward and backward-input run one image per task, in parallel over the batch, each task
 //! using a single-threaded GEMM and its own reusable `col` buffer. Backward-weight splits the
 //! batch into one fixed, contiguous range per thread, accumulates a partial dw per range, and
 //! adds the partials in range order: the result does not depend on scheduling.
 
+use super::winograd::{self, Tile};
 use super::Conv2dArgs;
 use crate::device::cpu::{take, take_zeroed};
 use crate::ops::matmul::gemm::sgemm_st;
 use rayon::prelude::*;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// How the CPU computes a 3×3, stride-1, padding-1 convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Winograd where it was measured to pay (`winograd_tile`), im2col elsewhere.
+    Auto,
+    /// Always im2col + GEMM (the reference path).
+    Im2col,
+    /// Always Winograd with this tile, where the shape allows it.
+    Winograd(Tile),
+}
+
+/// 0: not read yet; 1 auto; 2 im2col; 3 F(2×2); 4 F(4×4).
+static ALGORITHM: AtomicU8 = AtomicU8::new(0);
+
+fn code(a: Algorithm) -> u8 {
+    match a {
+        Algorithm::Auto => 1,
+        Algorithm::Im2col => 2,
+        Algorithm::Winograd(Tile::F2) => 3,
+        Algorithm::Winograd(Tile::F4) => 4,
+    }
+}
+
+/// Force a path for every later CPU convolution of this process.
+pub fn set_algorithm(a: Algorithm) {
+    ALGORITHM.store(code(a), Ordering::Relaxed);
+}
+
+/// The path in force: [`set_algorithm`]'s, else `SHORTCUT_CONV`'s, else [`Algorithm::Auto`].
+pub fn algorithm() -> Algorithm {
+    let c = match ALGORITHM.load(Ordering::Relaxed) {
+        0 => {
+            let a = match std::env::var("SHORTCUT_CONV").as_deref() {
+                Ok("im2col") => Algorithm::Im2col,
+                Ok("winograd2") => Algorithm::Winograd(Tile::F2),
+                Ok("winograd4") => Algorithm::Winograd(Tile::F4),
+                _ => Algorithm::Auto,
+            };
+            set_algorithm(a);
+            code(a)
+        }
+        c => c,
+    };
+    match c {
+        2 => Algorithm::Im2col,
+        3 => Algorithm::Winograd(Tile::F2),
+        4 => Algorithm::Winograd(Tile::F4),
+        _ => Algorithm::Auto,
+    }
+}
+
+/// The Winograd tile for a convolution with these dimensions, if any. `Auto` takes Winograd
+/// only where it was measured faster than im2col on a 2-core Zen 4 (`cargo bench --bench ops
+/// -- conv2d_winograd`, BENCHMARKS.md): F(2×2) on small maps (≤ 8×8) with ≥ 64 input
+/// channels — ShapeCNN's last layer, 1.4–1.5× faster forward and backward-input. On larger
+/// maps our transforms still cost as much as the multiplications they save.
+fn winograd_tile(d: &Dims) -> Option<Tile> {
+    let fits = d.kh == 3 && d.kw == 3 && d.sh == 1 && d.sw == 1 && d.ph == 1 && d.pw == 1;
+    match algorithm() {
+        _ if !fits => None,
+        Algorithm::Im2col => None,
+        Algorithm::Winograd(t) => Some(t),
+        Algorithm::Auto if d.c >= 64 && d.h * d.w <= 64 => Some(Tile::F2),
+        Algorithm::Auto => None,
+    }
+}
 
 thread_local! {
     /// Per-thread scratch for the patch matrix, reused across calls.
@@ -182,6 +259,12 @@ fn with_col<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 /// the output is written once, by the GEMM, instead of being filled with b first.
 pub fn conv2d_fwd(x: &[f32], w: &[f32], b: Option<&[f32]>, a: &Conv2dArgs) -> Vec<f32> {
     let d = Dims::of(a);
+    if let Some(tile) = winograd_tile(&d) {
+        let mut y = take(a.n as usize * d.o * d.p());
+        let u = winograd::filter_transform(w, d.o, d.c, tile);
+        winograd::conv3x3(x, a.n as usize, d.c, d.h, d.w, &u, d.o, b, tile, &mut y);
+        return y;
+    }
     let (k, p) = (d.k(), d.p());
     let in_sz = d.c * d.h * d.w;
     let mut y = take(a.n as usize * d.o * p); // every element written by the GEMM (beta = 0)
@@ -221,6 +304,19 @@ pub fn conv2d_fwd(x: &[f32], w: &[f32], b: Option<&[f32]>, a: &Conv2dArgs) -> Ve
 /// `conv2d_bwd_input_f32`: dx = col2im(wᵀ · g_n) per image.
 pub fn conv2d_bwd_input(g: &[f32], w: &[f32], a: &Conv2dArgs) -> Vec<f32> {
     let d = Dims::of(a);
+    // dx is the convolution of g (O channels) with the flipped, transposed kernel.
+    let transposed = Dims {
+        c: d.o,
+        o: d.c,
+        ..Dims::of(a)
+    };
+    if let Some(tile) = winograd_tile(&transposed) {
+        let mut dx = take(a.n as usize * d.c * d.h * d.w);
+        let flipped = winograd::flipped_filters(w, d.o, d.c);
+        let u = winograd::filter_transform(&flipped, d.c, d.o, tile);
+        winograd::conv3x3(g, a.n as usize, d.o, d.h, d.w, &u, d.c, None, tile, &mut dx);
+        return dx;
+    }
     let (k, p) = (d.k(), d.p());
     let in_sz = d.c * d.h * d.w;
     let mut dx = take(a.n as usize * in_sz); // col2im zero-fills; beta = 0 otherwise

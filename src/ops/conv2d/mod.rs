@@ -25,6 +25,7 @@ pub mod cpu;
 pub mod cuda;
 pub mod reference;
 pub mod wgpu;
+pub mod winograd;
 
 use super::same_device;
 use crate::autograd::record;

@@ -1,0 +1,291 @@
+//! Winograd convolution (3×3, stride 1, padding 1) against the f64 reference, with the error
+//! bound derived below; the CPU op with Winograd forced against finite differences.
+//!
+//! # The bound
+//!
+//! Write u = 2⁻²⁴ (f32's unit roundoff) and γ_k = k·u (to first order). For one output
+//! element y of tile t, channel o, the Winograd path computes
+//!
+//! ```text
+//! y = Σ_ξ α_ξ · Σ_c U[ξ][o][c] · V[ξ][c][t],   U = G g Gᵀ,  V = Bᵀ d B,  α from Aᵀ · A
+//! ```
+//!
+//! with rounding at four places: V (a two-sided transform: at most 2·(m+2) terms per entry,
+//! error ≤ γ_{2(m+2)} · (|Bᵀ| |d| |B|)), U (f64, rounded once: ≤ u · |U|), the GEMM over the C
+//! channels (≤ γ_C · Σ_c |U||V|) and the output transform (≤ γ_{2(m+2)} · |Aᵀ| |M| |A|).
+//! Every error is a multiple of the same magnitude, the *absolute Winograd sum*
+//!
+//! ```text
+//! T = Σ_c |Aᵀ| ( |G| |g| |Gᵀ|  ⊙  |Bᵀ| |d| |B| ) |A|     (f64, everything in absolute value)
+//! ```
+//!
+//! so |y − y_exact| ≤ (C + 4·(m+2) + 1) · u · T (+ u·|b| for the bias). T is what makes the bound
+//! grow with the tile: F(4×4)'s coefficients reach 5 (Bᵀ) and 8 (Aᵀ), so T is ~10–100× the
+//! direct sum Σ|w||x| where F(2×2)'s is 2–9×. This is the standard first-order analysis
+//! (Higham, *Accuracy and Stability of Numerical Algorithms*, §3) applied to each stage; the test
+//! computes T from the same matrices the kernel uses and checks every element.
+
+mod common;
+
+use common::uniform;
+use proptest::prelude::*;
+use shortcut::autograd::gradcheck::{check_gradients, GradCheck};
+use shortcut::ops::conv2d::cpu::{set_algorithm, Algorithm};
+use shortcut::ops::conv2d::reference;
+use shortcut::ops::conv2d::winograd::{self, Tile};
+use shortcut::ops::conv2d::Conv2dArgs;
+use shortcut::ops::Conv2dParams;
+use shortcut::{Rng, Tensor};
+
+fn args(n: usize, c: usize, h: usize, w: usize, o: usize) -> Conv2dArgs {
+    let x = shortcut::Shape::from(vec![n, c, h, w]);
+    let wt = shortcut::Shape::from(vec![o, c, 3, 3]);
+    Conv2dArgs::new(&x, &wt, &Conv2dParams::new(1, 1)).unwrap()
+}
+
+fn random(len: usize, scale: f32, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed, 3);
+    (0..len)
+        .map(|_| scale * rng.uniform_range(-1.0, 1.0))
+        .collect()
+}
+
+/// |L| · |D| · |L|ᵀ for row-major matrices.
+fn abs_sandwich(l: &[Vec<f64>], d: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let (r, k) = (l.len(), d.len());
+    let ld: Vec<Vec<f64>> = (0..r)
+        .map(|i| {
+            (0..d[0].len())
+                .map(|j| (0..k).map(|t| l[i][t].abs() * d[t][j].abs()).sum())
+                .collect()
+        })
+        .collect();
+    (0..r)
+        .map(|i| {
+            (0..r)
+                .map(|j| (0..ld[0].len()).map(|t| ld[i][t] * l[j][t].abs()).sum())
+                .collect()
+        })
+        .collect()
+}
+
+/// T (see the header) for every output element: [N, O, H, W].
+#[allow(clippy::too_many_arguments)]
+fn absolute_sums(
+    x: &[f32],
+    w: &[f32],
+    n: usize,
+    c: usize,
+    h: usize,
+    wd: usize,
+    o: usize,
+    tile: Tile,
+) -> Vec<f64> {
+    let (bt, g, at) = winograd::matrices(tile);
+    let (m, a) = (tile.m(), tile.a());
+    let gabs: Vec<Vec<Vec<f64>>> = (0..o * c)
+        .map(|k| {
+            let kk: Vec<Vec<f64>> = (0..3)
+                .map(|i| (0..3).map(|j| w[k * 9 + i * 3 + j] as f64).collect())
+                .collect();
+            abs_sandwich(&g, &kk)
+        })
+        .collect();
+    let mut t_out = vec![0.0; n * o * h * wd];
+    for ni in 0..n {
+        for ty in 0..h.div_ceil(m) {
+            for tx in 0..wd.div_ceil(m) {
+                let vs: Vec<Vec<Vec<f64>>> = (0..c)
+                    .map(|ci| {
+                        let d: Vec<Vec<f64>> = (0..a)
+                            .map(|i| {
+                                (0..a)
+                                    .map(|j| {
+                                        let (iy, ix) =
+                                            ((ty * m + i) as isize - 1, (tx * m + j) as isize - 1);
+                                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize
+                                        {
+                                            0.0
+                                        } else {
+                                            x[((ni * c + ci) * h + iy as usize) * wd + ix as usize]
+                                                as f64
+                                        }
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        abs_sandwich(&bt, &d)
+                    })
+                    .collect();
+                for oi in 0..o {
+                    let mut prod = vec![vec![0.0; a]; a];
+                    for ci in 0..c {
+                        for i in 0..a {
+                            for j in 0..a {
+                                prod[i][j] += gabs[oi * c + ci][i][j] * vs[ci][i][j];
+                            }
+                        }
+                    }
+                    let out = abs_sandwich(&at, &prod);
+                    for (i, row) in out.iter().enumerate() {
+                        for (j, &value) in row.iter().enumerate() {
+                            let (oy, ox) = (ty * m + i, tx * m + j);
+                            if oy < h && ox < wd {
+                                t_out[((ni * o + oi) * h + oy) * wd + ox] = value;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    t_out
+}
+
+/// Check `got` against `want` (f64 reference) element by element with the header's bound.
+fn within_bound(
+    got: &[f32],
+    want: &[f32],
+    t: &[f64],
+    c: usize,
+    tile: Tile,
+    bias: f64,
+) -> Result<(), String> {
+    let u = 2f64.powi(-24);
+    let k = (c + 4 * tile.a() + 1) as f64;
+    for (i, ((&g, &r), &ti)) in got.iter().zip(want).zip(t).enumerate() {
+        let bound = k * u * ti + u * bias + f32::MIN_POSITIVE as f64;
+        // the reference itself is rounded to f32 once: half an ulp of |r|
+        let err = (g as f64 - r as f64).abs() - u * (r as f64).abs();
+        if err > bound {
+            return Err(format!(
+                "element {i}: {g} vs {r}, error {err:e} > bound {bound:e}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_forward(
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    scale: f32,
+    seed: u64,
+    tile: Tile,
+) {
+    let x = random(n * c * h * w, scale, seed);
+    let wt = random(o * c * 9, 1.0, seed + 1);
+    let b = random(o, 1.0, seed + 2);
+    let a = args(n, c, h, w, o);
+    let want = reference::conv2d_fwd(&x, &wt, Some(&b), &a);
+    let u = winograd::filter_transform(&wt, o, c, tile);
+    let mut got = vec![0.0; n * o * h * w];
+    winograd::conv3x3(&x, n, c, h, w, &u, o, Some(&b), tile, &mut got);
+    let t = absolute_sums(&x, &wt, n, c, h, w, o, tile);
+    if let Err(e) = within_bound(&got, &want, &t, c, tile, 1.0) {
+        panic!("{tile:?} forward n{n} c{c} {h}×{w} o{o} scale {scale}: {e}");
+    }
+}
+
+fn check_input_gradient(n: usize, c: usize, h: usize, w: usize, o: usize, seed: u64, tile: Tile) {
+    let g = random(n * o * h * w, 1.0, seed);
+    let wt = random(o * c * 9, 1.0, seed + 1);
+    let a = args(n, c, h, w, o);
+    let want = reference::conv2d_bwd_input(&g, &wt, &a);
+    let flipped = winograd::flipped_filters(&wt, o, c);
+    let u = winograd::filter_transform(&flipped, c, o, tile);
+    let mut got = vec![0.0; n * c * h * w];
+    winograd::conv3x3(&g, n, o, h, w, &u, c, None, tile, &mut got);
+    let t = absolute_sums(&g, &flipped, n, o, h, w, c, tile);
+    if let Err(e) = within_bound(&got, &want, &t, o, tile, 0.0) {
+        panic!("{tile:?} input gradient n{n} c{c} {h}×{w} o{o}: {e}");
+    }
+}
+
+#[test]
+fn the_transforms_compute_a_3x3_correlation_exactly() {
+    for tile in [Tile::F2, Tile::F4] {
+        let (m, a) = (tile.m(), tile.a());
+        let mut rng = Rng::new(9, 1);
+        for _ in 0..20 {
+            let d: Vec<f64> = (0..a * a)
+                .map(|_| rng.uniform_range(-1.0, 1.0) as f64)
+                .collect();
+            let g: Vec<f64> = (0..9)
+                .map(|_| rng.uniform_range(-1.0, 1.0) as f64)
+                .collect();
+            let y = winograd::transform_f64(tile, &d, &g);
+            for i in 0..m {
+                for j in 0..m {
+                    let direct: f64 = (0..3)
+                        .flat_map(|ky| (0..3).map(move |kx| (ky, kx)))
+                        .map(|(ky, kx)| d[(i + ky) * a + j + kx] * g[ky * 3 + kx])
+                        .sum();
+                    assert!(
+                        (y[i * m + j] - direct).abs() < 1e-12,
+                        "{tile:?}: {} vs {direct}",
+                        y[i * m + j]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn odd_sizes_batch_one_and_ragged_channels_stay_within_the_bound() {
+    for tile in [Tile::F2, Tile::F4] {
+        // odd and tiny maps (ragged last tiles, padding on every side), batch 1, channel counts
+        // that are not multiples of the SIMD width (8/16) nor of the GEMM's panels
+        for (n, c, h, w, o) in [
+            (1, 1, 1, 1, 1),
+            (1, 3, 2, 3, 5),
+            (1, 5, 5, 7, 3),
+            (2, 17, 7, 7, 9),
+            (3, 13, 14, 14, 31),
+            (1, 33, 9, 13, 65),
+            (2, 64, 28, 28, 32),
+        ] {
+            check_forward(n, c, h, w, o, 1.0, (n * 131 + c * 7 + h) as u64, tile);
+            check_input_gradient(n, c, h, w, o, (o * 17 + w) as u64, tile);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_shapes_and_magnitudes_stay_within_the_bound(
+        n in 1usize..4, c in 1usize..40, o in 1usize..40, h in 1usize..16, w in 1usize..16,
+        exponent in -6i32..7, f4 in any::<bool>(), seed in 0u64..10_000,
+    ) {
+        let tile = if f4 { Tile::F4 } else { Tile::F2 };
+        check_forward(n, c, h, w, o, 2f32.powi(exponent), seed, tile);
+        check_input_gradient(n, c, h, w, o, seed, tile);
+    }
+}
+
+/// The op's backward rule with Winograd forced (both passes through it), against finite
+/// differences. The checker's rounding allowance (16·u·S/h, see `autograd::gradcheck`) covers
+/// the forward pass's error only when that error is a few u·S: true of F(2×2) on these small
+/// channel counts (T ≤ 9·S per the bound above, for C ≤ 3 about 2–4·S). F(4×4)'s larger error is
+/// checked against the bound above instead, not against finite differences.
+#[test]
+fn conv2d_with_winograd_passes_the_gradient_check() {
+    set_algorithm(Algorithm::Winograd(Tile::F2));
+    for (n, c, h, w, o, seed) in [(1, 2, 5, 4, 3, 1), (2, 3, 3, 7, 2, 2), (1, 1, 1, 1, 1, 3)] {
+        let x = uniform(&[n, c, h, w], -1.0, 1.0, seed);
+        let wt = uniform(&[o, c, 3, 3], -1.0, 1.0, seed + 1);
+        let b = uniform(&[o], -1.0, 1.0, seed + 2);
+        let f = |t: &[Tensor]| t[0].conv2d(&t[1], Some(&t[2]), Conv2dParams::new(1, 1));
+        if let Err(e) = check_gradients(f, &[x, wt, b], GradCheck::default()) {
+            panic!("{e}");
+        }
+    }
+    set_algorithm(Algorithm::Auto);
+}
