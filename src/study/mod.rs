@@ -40,7 +40,16 @@ pub enum Profile {
 }
 
 impl Profile {
-    /// Parse `quick` or `full`.
+    /// The name `--profile` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Quick => "quick",
+            Profile::Default => "default",
+            Profile::Full => "full",
+        }
+    }
+
+    /// Parse `quick`, `default` or `full`.
     pub fn parse(s: &str) -> Result<Profile> {
         match s {
             "quick" => Ok(Profile::Quick),
@@ -398,11 +407,14 @@ fn list_work(
         analysis(5, "task5".into(), cost, settings);
     }
     if has(6) {
-        // The lazy model's unit trains four SAEs; every other model one.
+        // The first (lazy) model's unit trains four SAEs, every other model one.
         let cost = task6_models(&trained)
             .iter()
             .enumerate()
-            .map(|(i, (k, _))| if i == 0 { a(6, *k) } else { a(6, *k) / 4.0 })
+            .map(|(i, (k, _))| match (i, k) {
+                (0, _) | (_, ModelKind::Shape) => a(6, *k),
+                _ => a(6, *k) / 4.0,
+            })
             .sum();
         let settings = analysis_settings(cfg, 6, json(task6_config(cfg)));
         analysis(6, "task6".into(), cost, settings);
@@ -634,7 +646,7 @@ fn describe_plan(
         .map(|t| t.to_string())
         .collect();
     log(&format!(
-        "plan: tasks {}{} on {}, profile {:?}, {} seed(s); {} unit(s) to do, {} found finished",
+        "plan: tasks {}{} on {}, profile {}, {} seed(s); {} unit(s) to do, {} found finished",
         tasks
             .iter()
             .map(|t| t.to_string())
@@ -646,7 +658,7 @@ fn describe_plan(
             format!(" (needed: {})", pulled.join(", "))
         },
         cfg.device,
-        cfg.profile,
+        cfg.profile.name(),
         cfg.seeds.len(),
         est.units_to_do,
         est.units_done
@@ -657,8 +669,33 @@ fn describe_plan(
             s * 1e3
         ));
     }
-    for (task, secs) in &est.task_seconds {
-        log(&format!("  {task}: ≈ {}", plan::human(*secs)));
+    for &t in tasks {
+        let of_task: Vec<&(u8, String, f64, bool)> =
+            work.units.iter().filter(|u| u.0 == t).collect();
+        let to_do: Vec<&str> = of_task
+            .iter()
+            .filter(|u| !u.3)
+            .map(|u| u.1.as_str())
+            .collect();
+        let secs = est
+            .task_seconds
+            .get(&format!("task{t}"))
+            .copied()
+            .unwrap_or(0.0);
+        log(&format!(
+            "  task {t}: {} to do{}, ≈ {}{}",
+            to_do.len(),
+            match of_task.len() - to_do.len() {
+                0 => String::new(),
+                done => format!(", {done} finished"),
+            },
+            plan::human(secs),
+            if to_do.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", to_do.join(", "))
+            }
+        ));
     }
     log(&format!(
         "estimated time: ≈ {} (an estimate from the timed steps; the end prints what each task took)",

@@ -176,21 +176,22 @@ impl SplitSizes {
 }
 
 /// An analysis unit's cost in training steps of the model it reads, as measured on a 2-core
-/// CPU (default profile: BENCHMARKS.md; quick profile: the quick study's `units` log). The SAE
+/// CPU (both profiles: each unit's `seconds` in `results.json` → `units` over the calibrated step, 2026-11-30). The SAE
 /// and attack costs hardly depend on the model's own step (tiny GEMMs, many small passes): the
 /// measured ratio carries the machine's speed over, which is what the estimate needs.
 pub fn analysis_steps(task: u8, kind: ModelKind, profile: Profile) -> f64 {
     let quick = profile == Profile::Quick;
     let (default, quick_steps) = match (task, kind) {
-        (0, _) => (900.0, 500.0),
+        (0, _) => (50.0, 20.0),
         (2, _) => (2300.0, 400.0),
         (3, ModelKind::Shape) => (35.0, 20.0),
         (3, _) => (200.0, 100.0),
-        (5, ModelKind::Shape) => (7500.0, 150.0),
-        (5, _) => (18000.0, 1500.0),
-        (6, ModelKind::Shape) => (1500.0, 360.0),
-        // LazyCNN's first SAE unit trains four SAEs (the SPEC's and three variants).
-        (6, _) => (30000.0, 4000.0),
+        (5, ModelKind::Shape) => (4700.0, 150.0),
+        (5, _) => (14000.0, 1000.0),
+        (6, ModelKind::Shape) => (1100.0, 250.0),
+        // The lazy model's Task 6 trains four SAEs (the SPEC's and three variants); another
+        // LazyCNN's, one: a quarter of this.
+        (6, _) => (140000.0, 4000.0),
         _ => (0.0, 0.0),
     };
     if quick {

@@ -48,11 +48,11 @@ pub fn write_index(r: &StudyResults, out: &Path) -> Result<()> {
     let _ = write!(
         h,
         "{}<h1>Shortcut learning on Biased MNIST</h1>\
-<p class=\"note\">Profile <b>{:?}</b> on <b>{}</b>; tasks {:?}; seeds {:?}; {}; batch {}; Adam lr {}; bias {}; {}. \
+<p class=\"note\">Profile <b>{}</b> on <b>{}</b>; tasks {:?}; seeds {:?}; {}; batch {}; Adam lr {}; bias {}; {}. \
 This run took {:.0} s ({} of {} training runs and analyses reused from an earlier run with the same settings). \
 Numbers: <a href=\"results.json\">results.json</a>.</p>",
         page_head("Shortcut learning on Biased MNIST"),
-        c.profile,
+        c.profile.name(),
         c.device,
         r.tasks,
         c.seeds,
