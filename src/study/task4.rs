@@ -10,7 +10,7 @@
 //! This module renders its own part of `index.html` ([`section_html`]).
 
 use super::report::{esc, img, pm};
-use super::Ctx;
+use super::run::Ctx;
 use super::{mean_std, Profile, StudyConfig};
 use crate::data::mnist::Mnist;
 use crate::data::BiasedMnist;
