@@ -132,18 +132,27 @@ fn toc_html(r: &StudyResults) -> String {
     h
 }
 
-/// Wall time per task, with the estimate made before the run.
+/// Wall time per task: the estimate and the time of this run, the time its units took when
+/// they were computed (in this run or the one whose results were reused), and peak memory.
 fn timing_html(r: &StudyResults) -> String {
     let mut h = String::from(
-        "<h2 id=\"timing\">What each task took</h2><table><tr><th>task</th><th>estimated</th><th>took</th><th>peak memory</th></tr>",
+        "<h2 id=\"timing\">What each task took</h2><table><tr><th>task</th><th>estimated</th>\
+<th>this run</th><th>computing its units</th><th>peak memory (this run)</th></tr>",
     );
     for (task, secs) in &r.task_seconds {
         let est = r.estimate.task_seconds.get(task).copied().unwrap_or(0.0);
+        let computed: f64 = r
+            .units
+            .iter()
+            .filter(|u| format!("task{}", u.task) == *task)
+            .map(|u| u.computed_seconds)
+            .sum();
         let _ = write!(
             h,
-            "<tr><td>{task}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{task}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             super::plan::human(est),
             super::plan::human(*secs),
+            super::plan::human(computed),
             r.task_peak_mb
                 .get(task)
                 .map_or("—".to_string(), |mb| format!("{mb:.0} MB"))
@@ -156,7 +165,9 @@ fn timing_html(r: &StudyResults) -> String {
         .count();
     let _ = write!(
         h,
-        "</table><p class=\"note\">{} of {} units (training runs and analyses) were reused from an earlier run of the same settings; the rest ran now. <code>results.json</code> → <code>units</code> lists each.</p>",
+        "</table><p class=\"note\">{} of {} units (training runs and analyses) were reused from an earlier run of the same settings; the rest ran now. \
+“Computing its units” adds each unit's time when it was computed (a training run: its epochs' training time, evaluation aside). \
+<code>results.json</code> → <code>units</code> lists each.</p>",
         reused,
         r.units.len()
     );

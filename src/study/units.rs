@@ -63,6 +63,9 @@ struct Stored {
     format: u32,
     key: Value,
     result: Value,
+    /// Wall time of computing the unit (s).
+    #[serde(default)]
+    seconds: f64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -97,6 +100,9 @@ pub struct UnitLog {
     pub why: String,
     /// Wall time of this study run spent on it (s; about 0 when reused).
     pub seconds: f64,
+    /// Wall time of computing it, whenever that was (this run, or the run that made what was
+    /// reused; for a training run, its epochs' training time).
+    pub computed_seconds: f64,
 }
 
 /// The study folder and what happened to each unit so far.
@@ -163,8 +169,8 @@ impl Units {
         } else {
             self.stored(dir, &key)
         };
-        if let Some(result) = found {
-            self.push(task, dir, Outcome::Reused, String::new(), start);
+        if let Some((result, computed)) = found {
+            self.push(task, dir, Outcome::Reused, String::new(), start, computed);
             return Ok(result);
         }
         // Nothing of an earlier attempt stays beside the new files.
@@ -172,12 +178,14 @@ impl Units {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", dir.display())))?;
         let result = run(dir)?;
+        let computed = start.elapsed().as_secs_f64();
         let value = serde_json::to_value(&result)
             .map_err(|e| Error::Invalid(format!("cannot record {}: {e}", dir.display())))?;
         let stored = Stored {
             format: FORMAT,
             key,
             result: relocate(value, &prefix(&self.root), ROOT),
+            seconds: computed,
         };
         write_json(&dir.join(UNIT_FILE), &stored)?;
         write_manifest(dir, &files_under(dir)?)?;
@@ -186,13 +194,13 @@ impl Units {
         } else {
             Outcome::Redone
         };
-        self.push(task, dir, outcome, why, start);
+        self.push(task, dir, outcome, why, start, computed);
         Ok(result)
     }
 
     /// Read a finished unit back; `(None, why)` when there is none to trust (`why` is empty
     /// when the folder simply holds nothing).
-    fn stored<T: DeserializeOwned>(&self, dir: &Path, key: &Value) -> (Option<T>, String) {
+    fn stored<T: DeserializeOwned>(&self, dir: &Path, key: &Value) -> (Option<(T, f64)>, String) {
         let empty = std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_none());
         if empty {
             return (None, String::new());
@@ -222,7 +230,7 @@ impl Units {
         }
         let value = relocate(stored.result, ROOT, &prefix(&self.root));
         match serde_json::from_value(value) {
-            Ok(r) => (Some(r), String::new()),
+            Ok(r) => (Some((r, stored.seconds)), String::new()),
             Err(e) => (None, format!("its result does not read back ({e})")),
         }
     }
@@ -244,7 +252,8 @@ impl Units {
         if !self.fresh {
             match finished_run(dir, &key, plan.cfg.device) {
                 Ok(Some(found)) => {
-                    self.push(task, dir, Outcome::Reused, String::new(), start);
+                    let trained = found.0.epoch_seconds.iter().sum();
+                    self.push(task, dir, Outcome::Reused, String::new(), start, trained);
                     return Ok(found);
                 }
                 Ok(None) => {}
@@ -272,17 +281,27 @@ impl Units {
             (false, true) => Outcome::Ran,
             (false, false) => Outcome::Redone,
         };
-        self.push(task, dir, outcome, why, start);
+        let trained = found.0.epoch_seconds.iter().sum();
+        self.push(task, dir, outcome, why, start, trained);
         Ok(found)
     }
 
-    fn push(&mut self, task: u8, dir: &Path, outcome: Outcome, why: String, start: Instant) {
+    fn push(
+        &mut self,
+        task: u8,
+        dir: &Path,
+        outcome: Outcome,
+        why: String,
+        start: Instant,
+        computed_seconds: f64,
+    ) {
         self.log.push(UnitLog {
             task,
             folder: self.rel(dir),
             outcome,
             why,
             seconds: start.elapsed().as_secs_f64(),
+            computed_seconds,
         });
     }
 }
