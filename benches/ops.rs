@@ -90,8 +90,22 @@ fn conv2d(c: &mut Criterion) {
     }
 }
 
+/// Input, weight, bias, arguments and an output gradient of one 3×3, padding-1 conv layer.
+fn conv_inputs(
+    ci: usize,
+    co: usize,
+    hw: usize,
+    device: Device,
+) -> (Tensor, Tensor, Tensor, Conv2dArgs, Tensor) {
+    let x = rand_on(&[BATCH, ci, hw, hw], 1, device);
+    let w = rand_on(&[co, ci, 3, 3], 2, device);
+    let b = rand_on(&[co], 3, device);
+    let args = Conv2dArgs::new(x.shape(), w.shape(), &Conv2dParams::new(1, 1)).unwrap();
+    let g = rand_on(args.out_shape().dims(), 4, device);
+    (x, w, b, args, g)
+}
+
 fn conv2d_on(c: &mut Criterion, device: Device) {
-    let rand = |shape: &[usize], seed: u64| rand_on(shape, seed, device);
     for pass in ["fwd", "bwd_input", "bwd_weight", "fwd+bwd"] {
         let mut group = c.benchmark_group(format!("conv2d/{pass}/{device}"));
         group
@@ -100,11 +114,7 @@ fn conv2d_on(c: &mut Criterion, device: Device) {
             .measurement_time(Duration::from_secs(2));
         for &(name, ci, co, hw) in CONV_LAYERS {
             let p = Conv2dParams::new(1, 1);
-            let x = rand(&[BATCH, ci, hw, hw], 1);
-            let w = rand(&[co, ci, 3, 3], 2);
-            let b = rand(&[co], 3);
-            let args = Conv2dArgs::new(x.shape(), w.shape(), &p).unwrap();
-            let g = rand(args.out_shape().dims(), 4);
+            let (x, w, b, args, g) = conv_inputs(ci, co, hw, device);
             let passes = if pass == "fwd+bwd" { 3 } else { 1 };
             group.throughput(Throughput::Elements(2 * args.macs() * passes));
             group.bench_function(BenchmarkId::from_parameter(name), |bench| match pass {
@@ -355,11 +365,7 @@ fn conv2d_winograd(c: &mut Criterion) {
                 .measurement_time(Duration::from_secs(2));
             for &(name, ci, co, hw) in CONV_LAYERS {
                 let p = Conv2dParams::new(1, 1);
-                let x = rand_on(&[BATCH, ci, hw, hw], 1, Device::Cpu);
-                let w = rand_on(&[co, ci, 3, 3], 2, Device::Cpu);
-                let b = rand_on(&[co], 3, Device::Cpu);
-                let args = Conv2dArgs::new(x.shape(), w.shape(), &p).unwrap();
-                let g = rand_on(args.out_shape().dims(), 4, Device::Cpu);
+                let (x, w, b, args, g) = conv_inputs(ci, co, hw, Device::Cpu);
                 group.throughput(Throughput::Elements(2 * args.macs()));
                 set_algorithm(algorithm);
                 group.bench_function(BenchmarkId::from_parameter(name), |bench| {

@@ -19,7 +19,7 @@ fn bin() -> Command {
 
 /// `train lazy` on the first 20,000 samples, 3 epochs (≈ 1 s an epoch on 2 cores).
 fn train_args(data: &Path, out: &Path) -> Vec<String> {
-    [
+    common::strings(&[
         "train",
         "lazy",
         "--epochs",
@@ -32,10 +32,7 @@ fn train_args(data: &Path, out: &Path) -> Vec<String> {
         data.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    ])
 }
 
 fn run(args: &[String], extra: &[&str]) -> Output {

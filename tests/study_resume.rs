@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn study_args(data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = [
+    let mut v = common::strings(&[
         "study",
         "--profile",
         "quick",
@@ -33,11 +33,8 @@ fn study_args(data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
         data.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    v.extend(extra.iter().map(|s| s.to_string()));
+    ]);
+    v.extend(common::strings(extra));
     v
 }
 

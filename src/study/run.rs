@@ -3,8 +3,8 @@
 //! [`super::units`], with an overall progress bar; then `results.json` and `index.html`.
 
 use super::work::{
-    analysis_settings, describe_plan, json, list_work, task3_config, task5_config, task6_config,
-    task6_models, Work,
+    analysis_settings, describe_plan, json, list_work, plan_for, task3_config, task5_config,
+    task6_config, task6_models, Work,
 };
 use super::{
     mean_std, plain_config, plan, report, task0, task1, task2, task3, task4, task5, task6, units,
@@ -14,7 +14,6 @@ use crate::data::BiasedMnist;
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
 use crate::nn::Module;
-use crate::train::run_folder::{FolderMode, RunPlan};
 use crate::train::{Method, RunRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -219,6 +218,21 @@ impl Clock {
         }
     }
 
+    /// Run `task` when `wanted` and close its lap; `None` when it is not wanted.
+    fn task<T>(
+        &mut self,
+        task: u8,
+        wanted: bool,
+        run: impl FnOnce() -> Result<T>,
+    ) -> Result<Option<T>> {
+        if !wanted {
+            return Ok(None);
+        }
+        let r = run()?;
+        self.lap(task);
+        Ok(Some(r))
+    }
+
     /// Close `task`'s lap: its time and its peak memory since the last lap.
     fn lap(&mut self, task: u8) {
         let key = format!("task{task}");
@@ -262,18 +276,6 @@ fn identities<'a>(
     ))
 }
 
-/// A plain cross-entropy run of `kind` (Task 1's LazyCNN, the attention CNN).
-fn plain_plan<'a>(kind: ModelKind, tc: &'a crate::train::TrainConfig) -> RunPlan<'a> {
-    RunPlan {
-        kind,
-        method: &Method::Plain,
-        suppression: None,
-        cfg: tc,
-        // Set by the study's units: reuse, resume or replace.
-        mode: FolderMode::Overwrite,
-    }
-}
-
 /// The tasks themselves, in the order they depend on each other (1, 4, then 0, 2, 3, 5, 6).
 fn run_tasks(
     ctx: &mut Ctx,
@@ -285,58 +287,24 @@ fn run_tasks(
 ) -> Result<StudyResults> {
     let has = |t: u8| tasks.contains(&t);
     let mut clock = Clock::start();
-    let t0 = if has(0) {
-        let t0 = run_task0(ctx, data)?;
-        clock.lap(0);
-        Some(t0)
-    } else {
-        None
-    };
-    let lazy = if has(1) {
-        let lazy = run_task1(ctx, mnist)?;
-        clock.lap(1);
-        lazy
-    } else {
-        LazyRuns::default()
-    };
+    let t0 = clock.task(0, has(0), || run_task0(ctx, data))?;
+    let lazy = clock
+        .task(1, has(1), || run_task1(ctx, mnist))?
+        .unwrap_or_default();
     let t1 = has(1).then(|| task1_summary(&lazy));
-    let t4 = if has(4) {
+    let t4 = clock.task(4, has(4), || {
         let folders = lazy.folders.clone();
-        let t4 = task4::run(ctx.cfg, mnist, &lazy.runs, folders, &lazy.models, ctx)?;
-        clock.lap(4);
-        Some(t4)
-    } else {
-        None
-    };
+        task4::run(ctx.cfg, mnist, &lazy.runs, folders, &lazy.models, ctx)
+    })?;
     let trained = trained_models(ctx, lazy, t4.as_ref())?;
-    let (t2, attention) = if has(2) {
-        let (t2, attention) = run_task2(ctx, data, &trained)?;
-        clock.lap(2);
-        (Some(t2), Some(attention))
-    } else {
-        (None, None)
+    let (t2, attention) = match clock.task(2, has(2), || run_task2(ctx, data, &trained))? {
+        Some((t2, attention)) => (Some(t2), Some(attention)),
+        None => (None, None),
     };
-    let t3 = if has(3) {
-        let t3 = run_task3(ctx, data, trained.iter().chain(attention.as_ref()))?;
-        clock.lap(3);
-        Some(t3)
-    } else {
-        None
-    };
-    let t5 = if has(5) {
-        let t5 = run_task5(ctx, data, &trained)?;
-        clock.lap(5);
-        Some(t5)
-    } else {
-        None
-    };
-    let t6 = if has(6) {
-        let t6 = run_task6(ctx, data, &trained)?;
-        clock.lap(6);
-        Some(t6)
-    } else {
-        None
-    };
+    let models = trained.iter().chain(attention.as_ref());
+    let t3 = clock.task(3, has(3), || run_task3(ctx, data, models))?;
+    let t5 = clock.task(5, has(5), || run_task5(ctx, data, &trained))?;
+    let t6 = clock.task(6, has(6), || run_task6(ctx, data, &trained))?;
     let results = StudyResults {
         config: ctx.cfg.clone(),
         seconds: start.elapsed().as_secs_f64(),
@@ -390,7 +358,12 @@ fn run_task1(ctx: &mut Ctx, mnist: &crate::data::mnist::Mnist) -> Result<LazyRun
         let seeded = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
         let tc = plain_config(cfg, ModelKind::Lazy, seed);
         let folder = format!("task1/seed-{seed}");
-        let (run, model) = ctx.training(1, &plain_plan(ModelKind::Lazy, &tc), &seeded, &folder)?;
+        let (run, model) = ctx.training(
+            1,
+            &plan_for(ModelKind::Lazy, &Method::Plain, &tc),
+            &seeded,
+            &folder,
+        )?;
         lazy.runs.push(run);
         lazy.models.push(model);
         lazy.folders.push(folder);
@@ -472,7 +445,7 @@ fn run_task2(
     ctx.begin("Task 2: the attention CNN");
     let attention_folder = format!("task2/attention-seed-{}", data.seed);
     let tc = plain_config(cfg, ModelKind::Attention, data.seed);
-    let plan = plain_plan(ModelKind::Attention, &tc);
+    let plan = plan_for(ModelKind::Attention, &Method::Plain, &tc);
     let (attention_run, model) = ctx.training(2, &plan, data, &attention_folder)?;
     let attention = Trained {
         label: "plain — AttentionCNN".into(),

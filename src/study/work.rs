@@ -27,8 +27,9 @@ impl Work {
 /// The methods of Task 4 trained on LazyCNN, and (`full`) on ShapeCNN.
 const TASK4_METHODS: [&str; 3] = ["consistency", "focal", "suppress"];
 
-/// A training run's plan for the estimate (the suppression ranking is left out).
-fn plan_for<'a>(
+/// The plan of a training run without suppression (the study's units set the folder mode;
+/// for the estimate, the suppression ranking is left out).
+pub(super) fn plan_for<'a>(
     kind: ModelKind,
     method: &'a crate::train::Method,
     tc: &'a crate::train::TrainConfig,

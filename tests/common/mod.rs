@@ -81,3 +81,8 @@ pub fn mnist_dir() -> Option<std::path::PathBuf> {
         })
         .clone()
 }
+
+/// Command-line arguments as owned strings.
+pub fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}

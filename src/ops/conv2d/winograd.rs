@@ -203,33 +203,30 @@ pub fn conv3x3(
             let n0 = g * per_task;
             let imgs = yg.len() / out_sz;
             let xg = &x[n0 * in_sz..(n0 + imgs) * in_sz];
-            group(xg, imgs, c, h, w, u, o, bias, yg, tile);
+            let plane = Plane { imgs, h, w, m };
+            group(xg, c, &plane, u, o, bias, yg, tile);
         });
 }
 
-/// One group of images: input transform, (m+2)² GEMMs, output transform.
+/// One group of images (`shape`): input transform, (m+2)² GEMMs, output transform.
 #[allow(clippy::too_many_arguments)]
 fn group(
     x: &[f32],
-    imgs: usize,
     c: usize,
-    h: usize,
-    w: usize,
+    shape: &Plane,
     u: &[f32],
     o: usize,
     bias: Option<&[f32]>,
     y: &mut [f32],
     tile: Tile,
 ) {
-    let (m, a) = (tile.m(), tile.a());
-    let t = imgs * h.div_ceil(m) * w.div_ceil(m);
-    let aa = a * a;
+    let t = shape.imgs * shape.tiles();
+    let aa = tile.a() * tile.a();
     SCRATCH.with(|s| {
         let (v, mm) = &mut *s.borrow_mut();
         grow(v, aa * c * t);
         grow(mm, aa * o * t);
-        let shape = Plane { imgs, h, w, m };
-        transform_inputs(x, c, &shape, tile, &mut v[..aa * c * t]);
+        transform_inputs(x, c, shape, tile, &mut v[..aa * c * t]);
         for xi in 0..aa {
             sgemm_st(
                 o,
@@ -247,7 +244,7 @@ fn group(
                 t,
             );
         }
-        transform_outputs(&mm[..aa * o * t], o, &shape, bias, tile, y);
+        transform_outputs(&mm[..aa * o * t], o, shape, bias, tile, y);
     });
 }
 
