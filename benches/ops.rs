@@ -382,10 +382,54 @@ fn conv2d_winograd(c: &mut Criterion) {
     set_algorithm(Algorithm::Auto);
 }
 
+/// The fused convolution + ReLU against the two ops it replaces, forward alone and forward plus
+/// backward through the tape (the mask, the bias sum and the three convolution gradients), on the
+/// CPU at the study's layer shapes. The algorithm is `auto`. GFLOP/s are counted with the direct
+/// convolution's FLOPs (2·MACs per pass; forward+backward: 3 passes, the ReLU not counted).
+/// Groups `conv2d_relu/{fwd,fwd+bwd}`, functions `fused/<layer>` and `unfused/<layer>`.
+fn conv2d_relu(c: &mut Criterion) {
+    for pass in ["fwd", "fwd+bwd"] {
+        let mut group = c.benchmark_group(format!("conv2d_relu/{pass}"));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        for &(name, ci, co, hw) in CONV_LAYERS {
+            let p = Conv2dParams::new(1, 1);
+            let (x, w, b, args, g) = conv_inputs(ci, co, hw, Device::Cpu);
+            let passes = if pass == "fwd" { 1 } else { 3 };
+            group.throughput(Throughput::Elements(2 * args.macs() * passes));
+            let leaves: Vec<Tensor> = [&x, &w, &b]
+                .iter()
+                .map(|t| t.detach().requires_grad_(pass != "fwd").unwrap())
+                .collect();
+            for fused in [true, false] {
+                let id = format!("{}/{name}", if fused { "fused" } else { "unfused" });
+                group.bench_function(id, |bench| {
+                    bench.iter(|| {
+                        let (x, w, b) = (&leaves[0], &leaves[1], &leaves[2]);
+                        let y = if fused {
+                            x.conv2d_relu(w, Some(b), p).unwrap()
+                        } else {
+                            x.conv2d(w, Some(b), p).unwrap().relu().unwrap()
+                        };
+                        if pass != "fwd" {
+                            y.backward_with_grad(&g).unwrap();
+                            leaves.iter().for_each(Tensor::zero_grad);
+                        }
+                    })
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
 criterion_group!(
     benches,
     conv2d,
     conv2d_winograd,
+    conv2d_relu,
     matmul,
     memory_bound,
     color_jitter,

@@ -45,6 +45,23 @@ proptest! {
         }
     }
 
+    /// The fused conv + ReLU. A finite difference must not step across the ReLU's kink: a step
+    /// h = 0.01 of one x, w or b value (all within [−1, 1]) moves a pre-activation by at most
+    /// 0.01, so the case is kept only when every pre-activation is at least 0.02 from zero.
+    #[test]
+    fn conv2d_relu_grad_matches_finite_differences(
+        c in 1usize..4, o in 1usize..4, h in 3usize..7, w in 3usize..7,
+        k in prop::sample::select(vec![1usize, 3]), seed in 0u64..1000,
+    ) {
+        let params = Conv2dParams::new(1, k / 2);
+        let x = uniform(&[1, c, h, w], -1.0, 1.0, seed);
+        let wt = uniform(&[o, c, k, k], -1.0, 1.0, seed + 1);
+        let b = uniform(&[o], -1.0, 1.0, seed + 2);
+        let z = x.conv2d(&wt, Some(&b), params).unwrap().to_vec().unwrap();
+        prop_assume!(z.iter().all(|v| v.abs() > 0.02));
+        check(|t| t[0].conv2d_relu(&t[1], Some(&t[2]), params), &[x, wt, b]);
+    }
+
     #[test]
     fn matmul_grad_matches_finite_differences(
         m in 1usize..7, k in 1usize..7, n in 1usize..7, ta in any::<bool>(), tb in any::<bool>(), seed in 0u64..1000,

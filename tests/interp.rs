@@ -178,7 +178,10 @@ fn frozen_parameters_skip_the_weight_gradient_kernels() {
     };
     let trained = run();
     assert_eq!(trained.get("conv2d_bwd_weight"), Some(&1));
-    assert_eq!(trained.get("conv2d_bwd_bias"), Some(&1));
+    // LazyCNN's conv and ReLU run fused: the bias gradient comes with the ReLU's mask, in one
+    // pass (`relu_mask_and_bias_grad`), not from `conv2d_bwd_bias`.
+    assert_eq!(trained.get("relu_mask_and_bias_grad"), Some(&1));
+    assert_eq!(trained.get("conv2d_bwd_bias"), None);
     // Forward: 2 matmuls; backward: ∂x and ∂W of each Linear.
     assert_eq!(trained.get("matmul"), Some(&6));
     model.zero_grad();
@@ -187,6 +190,7 @@ fn frozen_parameters_skip_the_weight_gradient_kernels() {
         let frozen = run();
         assert_eq!(frozen.get("conv2d_bwd_weight"), None, "{frozen:?}");
         assert_eq!(frozen.get("conv2d_bwd_bias"), None);
+        assert_eq!(frozen.get("relu_mask_and_bias_grad"), None);
         assert_eq!(frozen.get("conv2d_bwd_input"), Some(&1));
         assert_eq!(
             frozen.get("matmul"),

@@ -184,7 +184,11 @@ fn check_forward(
     let want = reference::conv2d_fwd(&x, &wt, Some(&b), &a);
     let u = winograd::filter_transform(&wt, o, c, tile);
     let mut got = vec![0.0; n * o * h * w];
-    winograd::conv3x3(&x, n, c, h, w, &u, o, Some(&b), tile, &mut got);
+    let epi = winograd::Epilogue {
+        bias: Some(&b),
+        relu: false,
+    };
+    winograd::conv3x3(&x, n, c, h, w, &u, o, epi, tile, &mut got);
     let t = absolute_sums(&x, &wt, n, c, h, w, o, tile);
     if let Err(e) = within_bound(&got, &want, &t, c, tile, 1.0) {
         panic!("{tile:?} forward n{n} c{c} {h}×{w} o{o} scale {scale}: {e}");
@@ -199,7 +203,7 @@ fn check_input_gradient(n: usize, c: usize, h: usize, w: usize, o: usize, seed: 
     let flipped = winograd::flipped_filters(&wt, o, c);
     let u = winograd::filter_transform(&flipped, c, o, tile);
     let mut got = vec![0.0; n * c * h * w];
-    winograd::conv3x3(&g, n, o, h, w, &u, c, None, tile, &mut got);
+    winograd::conv3x3(&g, n, o, h, w, &u, c, Default::default(), tile, &mut got);
     let t = absolute_sums(&g, &flipped, n, o, h, w, c, tile);
     if let Err(e) = within_bound(&got, &want, &t, o, tile, 0.0) {
         panic!("{tile:?} input gradient n{n} c{c} {h}×{w} o{o}: {e}");

@@ -68,6 +68,9 @@ impl Module for Conv2d {
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         x.conv2d(&self.weight, self.bias.as_ref(), self.params)
     }
+    fn forward_relu_fused(&self, x: &Tensor) -> Option<Result<Tensor>> {
+        Some(x.conv2d_relu(&self.weight, self.bias.as_ref(), self.params))
+    }
     fn hooks(&self) -> &ForwardHooks {
         &self.hooks
     }

@@ -39,6 +39,15 @@ pub trait Module: Send + Sync {
         "Module"
     }
 
+    /// This layer followed by a ReLU, computed as one fused operation, for layers that have one
+    /// (`Conv2d`: [`Tensor::conv2d_relu`]); `None` for the others. [`Sequential`] calls it for a
+    /// layer and the `ReLU` right after it when neither has forward hooks (a hook has to see the
+    /// tensor between the two, which the fused operation never makes). The hooks of the layer
+    /// itself are not run here.
+    fn forward_relu_fused(&self, _x: &Tensor) -> Option<Result<Tensor>> {
+        None
+    }
+
     /// Sub-modules with their names (empty for a leaf layer).
     fn children(&self) -> Vec<(String, &dyn Module)> {
         Vec::new()

@@ -45,14 +45,35 @@ impl Sequential {
     }
 }
 
+impl Sequential {
+    /// Layers `i` and `i + 1` as one fused operation, when layer `i + 1` is a `ReLU`, neither has
+    /// hooks and layer `i` has a fused form.
+    fn fused_with_next(&self, i: usize, h: &Tensor) -> Option<Result<Tensor>> {
+        let (l, next) = (self.layers.get(i)?, self.layers.get(i + 1)?);
+        if next.kind() != "ReLU" || !l.hooks().is_empty() || !next.hooks().is_empty() {
+            return None;
+        }
+        l.forward_relu_fused(h)
+    }
+}
+
 impl Module for Sequential {
     fn kind(&self) -> &'static str {
         "Sequential"
     }
+    /// The layers in order; a layer and the `ReLU` after it run as one fused operation
+    /// ([`Module::forward_relu_fused`]) when neither has a forward hook.
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
-        for l in &self.layers {
-            h = l.forward(&h)?;
+        let mut i = 0;
+        while let Some(l) = self.layers.get(i) {
+            if let Some(fused) = self.fused_with_next(i, &h) {
+                h = fused?;
+                i += 2;
+            } else {
+                h = l.forward(&h)?;
+                i += 1;
+            }
         }
         Ok(h)
     }

@@ -31,7 +31,7 @@ pub mod suppression;
 
 pub use eval::{
     conflict_matrix, count_correct, evaluate, evaluate_painted, predict_split, predictions,
-    red1_probe, split_len, Evaluation, Red1Probe,
+    red1_probe, split_len, Evaluation, Red1Probe, EVAL_BATCH,
 };
 pub use methods::Method;
 pub use run_folder::{train_run, RunRecord};

@@ -263,6 +263,15 @@ pub fn conv2d_forward_and_both_gradients(dev: Device) {
             SUMS,
             true,
         );
+        parity(
+            dev,
+            &format!("conv2d_relu {n}×{c}×{h}×{w} → {o}, {kh}×{kw}, {p:?}"),
+            &inputs,
+            |t| t[0].conv2d_relu(&t[1], t.get(2), p),
+            SUMS,
+            SUMS,
+            true,
+        );
     }
 }
 

@@ -258,11 +258,25 @@ fn with_col<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 /// and the weight matrix one extra column holding b, so `[w | b] · [col ; 1] = w·col + b` and
 /// the output is written once, by the GEMM, instead of being filled with b first.
 pub fn conv2d_fwd(x: &[f32], w: &[f32], b: Option<&[f32]>, a: &Conv2dArgs) -> Vec<f32> {
+    conv2d_fwd_fused(x, w, b, a, false)
+}
+
+/// [`conv2d_fwd`], then, with `relu`, y = max(y, 0) — applied where each output is produced
+/// (Winograd's output transform; right after each image's GEMM, while its output is still in
+/// the cache) instead of in a separate pass over the whole tensor.
+pub fn conv2d_fwd_fused(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    a: &Conv2dArgs,
+    relu: bool,
+) -> Vec<f32> {
     let d = Dims::of(a);
     if let Some(tile) = winograd_tile(&d) {
         let mut y = take(a.n as usize * d.o * d.p());
         let u = winograd::filter_transform(w, d.o, d.c, tile);
-        winograd::conv3x3(x, a.n as usize, d.c, d.h, d.w, &u, d.o, b, tile, &mut y);
+        let epi = winograd::Epilogue { bias: b, relu };
+        winograd::conv3x3(x, a.n as usize, d.c, d.h, d.w, &u, d.o, epi, tile, &mut y);
         return y;
     }
     let (k, p) = (d.k(), d.p());
@@ -284,21 +298,36 @@ pub fn conv2d_fwd(x: &[f32], w: &[f32], b: Option<&[f32]>, a: &Conv2dArgs) -> Ve
         let xn = &x[n * in_sz..(n + 1) * in_sz];
         if d.is_pointwise() && b.is_none() {
             sgemm_st(d.o, p, k, 1.0, w, k, false, xn, p, false, 0.0, yn, p);
-            return;
+        } else {
+            with_col(kb * p, |col| {
+                if d.is_pointwise() {
+                    col[..k * p].copy_from_slice(xn);
+                } else {
+                    im2col(xn, &d, &mut col[..k * p]);
+                }
+                if kb > k {
+                    col[k * p..].fill(1.0);
+                }
+                sgemm_st(d.o, p, kb, 1.0, wmat, kb, false, col, p, false, 0.0, yn, p);
+            });
         }
-        with_col(kb * p, |col| {
-            if d.is_pointwise() {
-                col[..k * p].copy_from_slice(xn);
-            } else {
-                im2col(xn, &d, &mut col[..k * p]);
-            }
-            if kb > k {
-                col[k * p..].fill(1.0);
-            }
-            sgemm_st(d.o, p, kb, 1.0, wmat, kb, false, col, p, false, 0.0, yn, p);
-        });
+        if relu {
+            relu_in_place(yn);
+        }
     });
     y
+}
+
+/// y = max(y, 0) in place, with the ReLU kernel's rule (NaN becomes 0).
+///
+/// Written as a select on every element (not "store 0 when negative"), which the compiler turns
+/// into SIMD compares and blends; a store behind a branch that half the values take runs about
+/// ten times slower on these random signs.
+fn relu_in_place(y: &mut [f32]) {
+    for v in y {
+        let x = *v;
+        *v = if x > 0.0 { x } else { 0.0 };
+    }
 }
 
 /// `conv2d_bwd_input_f32`: dx = col2im(wᵀ · g_n) per image.
@@ -314,7 +343,8 @@ pub fn conv2d_bwd_input(g: &[f32], w: &[f32], a: &Conv2dArgs) -> Vec<f32> {
         let mut dx = take(a.n as usize * d.c * d.h * d.w);
         let flipped = winograd::flipped_filters(w, d.o, d.c);
         let u = winograd::filter_transform(&flipped, d.c, d.o, tile);
-        winograd::conv3x3(g, a.n as usize, d.o, d.h, d.w, &u, d.c, None, tile, &mut dx);
+        let epi = winograd::Epilogue::default();
+        winograd::conv3x3(g, a.n as usize, d.o, d.h, d.w, &u, d.c, epi, tile, &mut dx);
         return dx;
     }
     let (k, p) = (d.k(), d.p());
@@ -388,6 +418,45 @@ pub fn conv2d_bwd_weight(g: &[f32], x: &[f32], a: &Conv2dArgs) -> Vec<f32> {
         }
     }
     out
+}
+
+/// The backward of the fused conv + ReLU's ReLU and of its bias, in one pass over the incoming
+/// gradient: gm = g where y > 0, else 0 (the ReLU's mask), and db[o] = Σ_{n,p} gm[n, o, p].
+///
+/// Each (image, channel) plane is masked and then summed while it is still in the cache; the
+/// plane sums are added over the images in order, exactly as [`conv2d_bwd_bias`] adds them, so
+/// db has the same bits as the two separate kernels give.
+pub fn relu_mask_and_bias_grad(
+    g: &[f32],
+    y: &[f32],
+    n: usize,
+    o: usize,
+    p: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut gm = take(n * o * p);
+    let mut plane_sums = vec![0.0f32; n * o];
+    if p > 0 {
+        gm.par_chunks_mut(p)
+            .zip(plane_sums.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (gp, sum))| {
+                let (gi, yi) = (&g[i * p..(i + 1) * p], &y[i * p..(i + 1) * p]);
+                for ((m, &gv), &yv) in gp.iter_mut().zip(gi).zip(yi) {
+                    *m = if yv > 0.0 { gv } else { 0.0 };
+                }
+                *sum = crate::ops::elementwise::cpu::sum_pairwise(gp);
+            });
+    }
+    let db = (0..o)
+        .map(|c| {
+            let mut s = 0.0f32;
+            for i in 0..n {
+                s += plane_sums[i * o + c];
+            }
+            s
+        })
+        .collect();
+    (gm, db)
 }
 
 /// `conv2d_bwd_bias_f32`: db[o] = Σ_{n,p} g[n, o, p]; one task per channel, fixed order.

@@ -27,12 +27,14 @@ pub mod reference;
 pub mod wgpu;
 pub mod winograd;
 
+use super::relu::{cuda as relu_cuda, relu_bwd, wgpu as relu_wgpu};
 use super::same_device;
 use crate::autograd::record;
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use std::sync::Arc;
 
 /// Stride and zero padding of a convolution, per spatial axis (height, width).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,74 +159,153 @@ impl Tensor {
         bias: Option<&Tensor>,
         params: Conv2dParams,
     ) -> Result<Tensor> {
-        let args = Conv2dArgs::new(self.shape(), weight.shape(), &params)?;
-        if let Some(b) = bias {
-            if b.dims() != [args.c_out as usize] {
-                return Err(Error::shape(
-                    "conv2d",
-                    format!("bias must have shape [{}], got {}", args.c_out, b.shape()),
-                ));
-            }
-        }
-        let mut inputs = vec![self, weight];
-        if let Some(b) = bias {
-            inputs.push(b);
-        }
-        let device = same_device("conv2d", &inputs)?;
-        let (sx, sw) = (self.storage(), weight.storage());
-        let sb = bias.map(|b| b.storage());
-        let storage = match device {
-            Device::Cpu => {
-                let b = match &sb {
-                    Some(s) => Some(s.cpu()?),
-                    None => None,
-                };
-                Storage::from_cpu(cpu::conv2d_fwd(sx.cpu()?, sw.cpu()?, b, &args))
-            }
-            Device::Cuda => {
-                let b = match &sb {
-                    Some(s) => Some(s.cuda()?),
-                    None => None,
-                };
-                Storage::Cuda(cuda::conv2d_fwd(sx.cuda()?, sw.cuda()?, b, &args)?)
-            }
-            Device::Wgpu => {
-                let b = match &sb {
-                    Some(s) => Some(s.wgpu()?),
-                    None => None,
-                };
-                Storage::Wgpu(wgpu::conv2d_fwd(sx.wgpu()?, sw.wgpu()?, b, &args)?)
-            }
-        };
+        let (args, inputs) = conv2d_inputs(self, weight, bias, &params)?;
+        let storage = conv2d_storage(&inputs, &args, false)?;
         Ok(record(
             "conv2d",
             &inputs,
             storage,
             args.out_shape(),
-            move |inp, g| {
-                let (x, w) = (&inp[0], &inp[1]);
-                let gx = if x.requires_grad() {
-                    Some(conv2d_bwd_input(g, w, &args)?)
-                } else {
-                    None
-                };
-                let gw = if w.requires_grad() {
-                    Some(conv2d_bwd_weight(g, x, &args)?)
-                } else {
-                    None
-                };
-                let mut out = vec![gx, gw];
-                if inp.len() == 3 {
-                    out.push(if inp[2].requires_grad() {
-                        Some(conv2d_bwd_bias(g)?)
-                    } else {
-                        None
-                    });
-                }
-                Ok(out)
-            },
+            move |inp, g| conv2d_grads(inp, g, &args),
         ))
     }
+
+    /// `relu(conv2d(x, weight, bias))` as one operation on the tape, `conv2d_relu`: on the CPU
+    /// the ReLU is applied where each output is produced (no separate pass over the output, no
+    /// pre-activation tensor kept); on a GPU it is the two kernels in a row. Backward masks the
+    /// incoming gradient with the saved output (y > 0 exactly where the pre-activation was) and
+    /// then runs the convolution's three gradients. [`crate::nn::Sequential`] uses it for a
+    /// `Conv2d` followed by a `ReLU` when neither has hooks.
+    pub fn conv2d_relu(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: Conv2dParams,
+    ) -> Result<Tensor> {
+        let (args, inputs) = conv2d_inputs(self, weight, bias, &params)?;
+        let storage = Arc::new(conv2d_storage(&inputs, &args, true)?);
+        let saved_y = Tensor::from_shared(storage.clone(), args.out_shape());
+        Ok(record(
+            "conv2d_relu",
+            &inputs,
+            storage,
+            args.out_shape(),
+            move |inp, g| conv2d_relu_grads(inp, g, &saved_y, &args),
+        ))
+    }
+}
+
+/// Check a convolution's operands: its sizes and the list of inputs the tape records (x, w and
+/// the bias when there is one).
+fn conv2d_inputs<'a>(
+    x: &'a Tensor,
+    weight: &'a Tensor,
+    bias: Option<&'a Tensor>,
+    params: &Conv2dParams,
+) -> Result<(Conv2dArgs, Vec<&'a Tensor>)> {
+    let args = Conv2dArgs::new(x.shape(), weight.shape(), params)?;
+    if let Some(b) = bias {
+        if b.dims() != [args.c_out as usize] {
+            return Err(Error::shape(
+                "conv2d",
+                format!("bias must have shape [{}], got {}", args.c_out, b.shape()),
+            ));
+        }
+    }
+    let mut inputs = vec![x, weight];
+    inputs.extend(bias);
+    same_device("conv2d", &inputs)?;
+    Ok((args, inputs))
+}
+
+/// The forward kernels on the inputs' device (x, w, optional bias), ReLU included with `relu`.
+fn conv2d_storage(inputs: &[&Tensor], args: &Conv2dArgs, relu: bool) -> Result<Storage> {
+    let (sx, sw) = (inputs[0].storage(), inputs[1].storage());
+    let sb = inputs.get(2).map(|b| b.storage());
+    Ok(match inputs[0].device() {
+        Device::Cpu => {
+            let b = match &sb {
+                Some(s) => Some(s.cpu()?),
+                None => None,
+            };
+            let y = cpu::conv2d_fwd_fused(sx.cpu()?, sw.cpu()?, b, args, relu);
+            Storage::from_cpu(y)
+        }
+        Device::Cuda => {
+            let b = match &sb {
+                Some(s) => Some(s.cuda()?),
+                None => None,
+            };
+            let y = cuda::conv2d_fwd(sx.cuda()?, sw.cuda()?, b, args)?;
+            Storage::Cuda(if relu { relu_cuda::relu_fwd(&y)? } else { y })
+        }
+        Device::Wgpu => {
+            let b = match &sb {
+                Some(s) => Some(s.wgpu()?),
+                None => None,
+            };
+            let y = wgpu::conv2d_fwd(sx.wgpu()?, sw.wgpu()?, b, args)?;
+            Storage::Wgpu(if relu { relu_wgpu::relu_fwd(&y)? } else { y })
+        }
+    })
+}
+
+/// The gradients of [`Tensor::conv2d_relu`]'s inputs from ∂L/∂y and the saved output y: the
+/// ReLU's mask, then the convolution's gradients. On the CPU the mask and the bias gradient
+/// are one pass ([`cpu::relu_mask_and_bias_grad`]); elsewhere two kernels.
+fn conv2d_relu_grads(
+    inp: &[Tensor],
+    g: &Tensor,
+    y: &Tensor,
+    args: &Conv2dArgs,
+) -> Result<Vec<Option<Tensor>>> {
+    let wants_db = inp.get(2).is_some_and(|b| b.requires_grad());
+    if g.device() != Device::Cpu || !wants_db {
+        return conv2d_grads(inp, &relu_bwd(g, y)?, args);
+    }
+    super::launches::note("relu_mask_and_bias_grad");
+    same_device("conv2d_relu backward", &[g, y])?;
+    let (n, o, p) = (
+        args.n as usize,
+        args.c_out as usize,
+        (args.out_h * args.out_w) as usize,
+    );
+    let (gm, db) = {
+        let (sg, sy) = (g.storage(), y.storage());
+        cpu::relu_mask_and_bias_grad(sg.cpu()?, sy.cpu()?, n, o, p)
+    };
+    let gm = Tensor::from_storage(Storage::from_cpu(gm), g.shape().clone());
+    let mut out = conv2d_grads(&inp[..2], &gm, args)?;
+    out.push(Some(Tensor::from_storage(
+        Storage::from_cpu(db),
+        Shape::new([o]),
+    )));
+    Ok(out)
+}
+
+/// The gradients of x, w and (when an input) the bias from ∂L/∂y, each only when its tensor
+/// requires one.
+fn conv2d_grads(inp: &[Tensor], g: &Tensor, args: &Conv2dArgs) -> Result<Vec<Option<Tensor>>> {
+    let (x, w) = (&inp[0], &inp[1]);
+    let gx = if x.requires_grad() {
+        Some(conv2d_bwd_input(g, w, args)?)
+    } else {
+        None
+    };
+    let gw = if w.requires_grad() {
+        Some(conv2d_bwd_weight(g, x, args)?)
+    } else {
+        None
+    };
+    let mut out = vec![gx, gw];
+    if inp.len() == 3 {
+        out.push(if inp[2].requires_grad() {
+            Some(conv2d_bwd_bias(g)?)
+        } else {
+            None
+        });
+    }
+    Ok(out)
 }
 
 /// Primitive: ∂L/∂x from ∂L/∂y and the weight.

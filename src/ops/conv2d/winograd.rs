@@ -176,8 +176,31 @@ thread_local! {
 /// stay near the caches.
 const TARGET_TILES: usize = 256;
 
+/// What the output transform does to each output value on its way out: add the channel's bias,
+/// then, with `relu`, clamp it at zero. Doing it here fuses the bias and the activation into the
+/// convolution: no separate pass reads and writes the whole output again.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    pub bias: Option<&'a [f32]>,
+    pub relu: bool,
+}
+
+impl Epilogue<'_> {
+    /// v + bias[o], then max(·, 0) with `relu` (a NaN stays NaN without it and becomes 0 with
+    /// it, exactly as the separate ReLU kernel does).
+    #[inline(always)]
+    fn apply(&self, v: f32, bias: f32) -> f32 {
+        let v = v + bias;
+        match self.relu {
+            true if v > 0.0 => v,
+            true => 0.0,
+            false => v,
+        }
+    }
+}
+
 /// A 3×3, stride-1, padding-1 convolution of `x` [N, C, H, W] with the transformed filters `u`
-/// ([`filter_transform`], O output channels) plus `bias`: y [N, O, H, W].
+/// ([`filter_transform`], O output channels), then `epi` (bias, ReLU): y [N, O, H, W].
 #[allow(clippy::too_many_arguments)]
 pub fn conv3x3(
     x: &[f32],
@@ -187,7 +210,7 @@ pub fn conv3x3(
     w: usize,
     u: &[f32],
     o: usize,
-    bias: Option<&[f32]>,
+    epi: Epilogue,
     tile: Tile,
     y: &mut [f32],
 ) {
@@ -204,7 +227,7 @@ pub fn conv3x3(
             let imgs = yg.len() / out_sz;
             let xg = &x[n0 * in_sz..(n0 + imgs) * in_sz];
             let plane = Plane { imgs, h, w, m };
-            group(xg, c, &plane, u, o, bias, yg, tile);
+            group(xg, c, &plane, u, o, epi, yg, tile);
         });
 }
 
@@ -216,7 +239,7 @@ fn group(
     shape: &Plane,
     u: &[f32],
     o: usize,
-    bias: Option<&[f32]>,
+    epi: Epilogue,
     y: &mut [f32],
     tile: Tile,
 ) {
@@ -244,7 +267,7 @@ fn group(
                 t,
             );
         }
-        transform_outputs(&mm[..aa * o * t], o, shape, bias, tile, y);
+        transform_outputs(&mm[..aa * o * t], o, shape, epi, tile, y);
     });
 }
 
@@ -426,21 +449,14 @@ fn inputs_with<const A: usize>(
     }
 }
 
-/// y tile (o, t) = Aᵀ M[·][o][t] A + bias, cut at the image's edge.
-fn transform_outputs(
-    mm: &[f32],
-    o: usize,
-    p: &Plane,
-    bias: Option<&[f32]>,
-    tile: Tile,
-    y: &mut [f32],
-) {
+/// y tile (o, t) = epi(Aᵀ M[·][o][t] A), cut at the image's edge.
+fn transform_outputs(mm: &[f32], o: usize, p: &Plane, epi: Epilogue, tile: Tile, y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { transform_outputs_avx2(mm, o, p, bias, tile, y) };
+        return unsafe { transform_outputs_avx2(mm, o, p, epi, tile, y) };
     }
-    transform_outputs_any(mm, o, p, bias, tile, y)
+    transform_outputs_any(mm, o, p, epi, tile, y)
 }
 
 /// [`transform_outputs`] compiled for AVX2 (same operations, same bits).
@@ -450,11 +466,11 @@ unsafe fn transform_outputs_avx2(
     mm: &[f32],
     o: usize,
     p: &Plane,
-    bias: Option<&[f32]>,
+    epi: Epilogue,
     tile: Tile,
     y: &mut [f32],
 ) {
-    transform_outputs_any(mm, o, p, bias, tile, y)
+    transform_outputs_any(mm, o, p, epi, tile, y)
 }
 
 #[inline(always)]
@@ -462,13 +478,13 @@ fn transform_outputs_any(
     mm: &[f32],
     o: usize,
     p: &Plane,
-    bias: Option<&[f32]>,
+    epi: Epilogue,
     tile: Tile,
     y: &mut [f32],
 ) {
     match tile {
-        Tile::F2 => outputs_with::<2, 4>(mm, o, p, bias, y, at2),
-        Tile::F4 => outputs_with::<4, 6>(mm, o, p, bias, y, at4),
+        Tile::F2 => outputs_with::<2, 4>(mm, o, p, epi, y, at2),
+        Tile::F4 => outputs_with::<4, 6>(mm, o, p, epi, y, at4),
     }
 }
 
@@ -477,7 +493,7 @@ fn outputs_with<const M: usize, const A: usize>(
     mm: &[f32],
     o: usize,
     p: &Plane,
-    bias: Option<&[f32]>,
+    epi: Epilogue,
     y: &mut [f32],
     at: fn(&[Lanes; A], &mut [Lanes; M]),
 ) {
@@ -488,7 +504,7 @@ fn outputs_with<const M: usize, const A: usize>(
     let mut r = [[[0.0f32; L]; M]; M];
     for img in 0..p.imgs {
         for oi in 0..o {
-            let b = bias.map_or(0.0, |b| b[oi]);
+            let b = epi.bias.map_or(0.0, |b| b[oi]);
             let plane = &mut y[(img * o + oi) * h * w..(img * o + oi + 1) * h * w];
             for t0 in (0..tiles).step_by(L) {
                 let lanes = L.min(tiles - t0);
@@ -512,7 +528,7 @@ fn outputs_with<const M: usize, const A: usize>(
                             if ox >= w {
                                 break;
                             }
-                            plane[oy * w + ox] = cell[lane] + b;
+                            plane[oy * w + ox] = epi.apply(cell[lane], b);
                         }
                     }
                 }
