@@ -95,6 +95,33 @@ fn conv2d_backward_weight_is_deterministic() {
     }
 }
 
+/// On small maps the weight gradient puts several images side by side in one GEMM (each of the
+/// 16 batch ranges holds 2–3 of these 40 images): still the reference's sum, for 3×3 with
+/// padding, a strided 2×2 and a 1×1 (where the patch matrix is the image itself).
+#[test]
+fn weight_gradient_with_several_images_per_gemm_matches_the_reference() {
+    for (c, o, h, w, k, s, pad) in [
+        (5, 7, 7, 6, 3, 1, 1),
+        (3, 4, 9, 5, 2, 2, 0),
+        (6, 5, 4, 3, 1, 1, 0),
+    ] {
+        let n = 40;
+        let p = Conv2dParams::new(s, pad);
+        let args = Conv2dArgs::new(&[n, c, h, w].into(), &[o, c, k, k].into(), &p).unwrap();
+        let x = uniform(&[n, c, h, w], -1.0, 1.0, 3).to_vec().unwrap();
+        let out = args.out_shape();
+        let g = uniform(out.dims(), -1.0, 1.0, 4).to_vec().unwrap();
+        let dw = cpu::conv2d_bwd_weight(&g, &x, &args);
+        let dw_ref = reference::conv2d_bwd_weight(&g, &x, &args);
+        // up to 40·42 = 1,680 terms per sum: the K·u bound of the module docs for that K
+        let diff = max_rel_diff(&dw, &dw_ref);
+        assert!(
+            diff < 3.0 * TOL,
+            "{c}→{o}, {h}×{w}, k {k}: differs by {diff}"
+        );
+    }
+}
+
 #[test]
 fn max_pool_2x2_fast_path_matches_a_direct_computation() {
     use shortcut::ops::PoolParams;

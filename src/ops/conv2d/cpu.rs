@@ -172,13 +172,19 @@ fn valid_range(out: usize, s: usize, k: usize, p: usize, size: usize) -> (usize,
 
 /// Fill `col` (K×P) from one image `x` (C×H×W).
 fn im2col(x: &[f32], d: &Dims, col: &mut [f32]) {
+    im2col_rows(x, d, col, d.p());
+}
+
+/// [`im2col`] into a wider matrix: row r of the image's patch matrix goes to
+/// `col[r·ld .. r·ld + P]` (`ld ≥ P`), so several images can sit side by side.
+fn im2col_rows(x: &[f32], d: &Dims, col: &mut [f32], ld: usize) {
     let p = d.p();
     for c in 0..d.c {
         let plane = &x[c * d.h * d.w..(c + 1) * d.h * d.w];
         for ky in 0..d.kh {
             for kx in 0..d.kw {
                 let r = (c * d.kh + ky) * d.kw + kx;
-                let row = &mut col[r * p..(r + 1) * p];
+                let row = &mut col[r * ld..r * ld + p];
                 let (lo, hi) = valid_range(d.ow, d.sw, kx, d.pw, d.w);
                 for oy in 0..d.oh {
                     let out = &mut row[oy * d.ow..(oy + 1) * d.ow];
@@ -373,11 +379,19 @@ pub fn conv2d_bwd_input(g: &[f32], w: &[f32], a: &Conv2dArgs) -> Vec<f32> {
 /// 16 partials of at most 147,456 floats (ShapeCNN's largest layer) costs little.
 const BWD_WEIGHT_PARTS: usize = 16;
 
+/// Columns to aim for in one weight-gradient GEMM: on small maps (7×7, 14×14) a GEMM per image
+/// would have a reduction of only 49 or 196 terms, and reading and writing the whole K×O
+/// accumulator for so few would cost more than the multiplications; several images side by
+/// side give it about this many.
+const BWD_WEIGHT_COLUMNS: usize = 512;
+
 /// `conv2d_bwd_weight_f32`: dw = Σ_n g_n · col_nᵀ, in fixed batch ranges (deterministic).
 ///
 /// We accumulate the transpose, dwᵀ (K×O) = Σ_n col_n · g_nᵀ: the GEMM then reads the patch
 /// matrix as a plain (untransposed) operand and only has to transpose g_n (O×P), which is
-/// K/O times smaller than col_n; one small transpose at the end gives dw.
+/// K/O times smaller than col_n; one small transpose at the end gives dw. Where a map is small,
+/// `imgs` images go into one GEMM: their patch matrices side by side (K × imgs·P) times their
+/// gradients side by side (O × imgs·P), transposed. How many is fixed by the shape alone.
 pub fn conv2d_bwd_weight(g: &[f32], x: &[f32], a: &Conv2dArgs) -> Vec<f32> {
     let d = Dims::of(a);
     let (k, p) = (d.k(), d.p());
@@ -389,34 +403,48 @@ pub fn conv2d_bwd_weight(g: &[f32], x: &[f32], a: &Conv2dArgs) -> Vec<f32> {
         .map(|t| {
             let mut dwt = vec![0.0f32; k * d.o];
             let (lo, hi) = (t * n / parts, (t + 1) * n / parts);
-            for i in lo..hi {
-                let gn = &g[i * d.o * p..(i + 1) * d.o * p];
-                let xn = &x[i * in_sz..(i + 1) * in_sz];
-                if d.is_pointwise() {
-                    sgemm_st(
-                        k, d.o, p, 1.0, xn, p, false, gn, p, true, 1.0, &mut dwt, d.o,
-                    );
-                } else {
-                    with_col(k * p, |col| {
-                        im2col(xn, &d, col);
-                        sgemm_st(
-                            k, d.o, p, 1.0, col, p, false, gn, p, true, 1.0, &mut dwt, d.o,
-                        );
-                    });
-                }
+            // The range's images in GEMMs of about BWD_WEIGHT_COLUMNS columns, evenly split.
+            let gemms = ((hi - lo) * p).div_ceil(BWD_WEIGHT_COLUMNS).max(1);
+            let per_gemm = (hi - lo).div_ceil(gemms).max(1);
+            let mut i = lo;
+            while i < hi {
+                let imgs = per_gemm.min(hi - i);
+                let (gs, xs) = (
+                    &g[i * d.o * p..(i + imgs) * d.o * p],
+                    &x[i * in_sz..(i + imgs) * in_sz],
+                );
+                weight_grad_images(gs, xs, &d, imgs, &mut dwt);
+                i += imgs;
             }
             dwt
         })
         .collect();
-    // dw[o][r] = Σ_parts dwt[r][o], summed in part order
-    let mut out = take_zeroed(d.o * k);
-    for part in &partials {
-        for r in 0..k {
-            for o in 0..d.o {
-                out[o * k + r] += part[r * d.o + o];
+    // dwᵀ = Σ_parts dwt, summed in part order (contiguous, in parallel over rows of dwᵀ: the
+    // order of the additions for each element does not depend on the split), then dw = (dwᵀ)ᵀ.
+    // Small gradients (LazyCNN's 16×27) stay on one thread: a task would cost more than the sum.
+    let min_tasks = |chunk: usize| (1usize << 14).div_ceil(chunk.max(1));
+    let mut sum = take_zeroed(k * d.o);
+    let chunk = d.o.max(1) * 16;
+    sum.par_chunks_mut(chunk)
+        .with_min_len(min_tasks(chunk))
+        .enumerate()
+        .for_each(|(i, chunk)| {
+            let at = i * d.o.max(1) * 16;
+            for part in &partials {
+                for (s, v) in chunk.iter_mut().zip(&part[at..]) {
+                    *s += v;
+                }
             }
-        }
-    }
+        });
+    let mut out = take(d.o * k);
+    out.par_chunks_mut(k.max(1))
+        .with_min_len(min_tasks(k))
+        .enumerate()
+        .for_each(|(o, row)| {
+            for (r, v) in row.iter_mut().enumerate() {
+                *v = sum[r * d.o + o];
+            }
+        });
     out
 }
 
@@ -457,6 +485,36 @@ pub fn relu_mask_and_bias_grad(
         })
         .collect();
     (gm, db)
+}
+
+/// dwᵀ (K×O) += Σ over `imgs` images of col_n · g_nᵀ, as one GEMM (see [`conv2d_bwd_weight`]).
+fn weight_grad_images(g: &[f32], x: &[f32], d: &Dims, imgs: usize, dwt: &mut [f32]) {
+    let (k, p, o) = (d.k(), d.p(), d.o);
+    if imgs == 1 && d.is_pointwise() {
+        sgemm_st(k, o, p, 1.0, x, p, false, g, p, true, 1.0, dwt, o);
+        return;
+    }
+    if imgs == 1 {
+        with_col(k * p, |col| {
+            im2col(x, d, col);
+            sgemm_st(k, o, p, 1.0, col, p, false, g, p, true, 1.0, dwt, o);
+        });
+        return;
+    }
+    let (in_sz, cols) = (d.c * d.h * d.w, imgs * p);
+    with_col((k + o) * cols, |buf| {
+        let (col, gcat) = buf.split_at_mut(k * cols);
+        for j in 0..imgs {
+            im2col_rows(&x[j * in_sz..(j + 1) * in_sz], d, &mut col[j * p..], cols);
+            for oc in 0..o {
+                let src = &g[(j * o + oc) * p..(j * o + oc + 1) * p];
+                gcat[oc * cols + j * p..oc * cols + (j + 1) * p].copy_from_slice(src);
+            }
+        }
+        sgemm_st(
+            k, o, cols, 1.0, col, cols, false, gcat, cols, true, 1.0, dwt, o,
+        );
+    });
 }
 
 /// `conv2d_bwd_bias_f32`: db[o] = Σ_{n,p} g[n, o, p]; one task per channel, fixed order.
