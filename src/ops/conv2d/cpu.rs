@@ -88,19 +88,22 @@ pub fn algorithm() -> Algorithm {
     }
 }
 
-/// The Winograd tile for a convolution with these dimensions, if any. `Auto` takes Winograd
-/// only where it was measured faster than im2col on a 2-core Zen 4 (`cargo bench --bench ops
-/// -- conv2d_winograd`, BENCHMARKS.md): F(2×2) on small maps (≤ 8×8) with ≥ 64 input
-/// channels — ShapeCNN's last layer, 1.4–1.5× faster forward and backward-input. On larger
-/// maps our transforms still cost as much as the multiplications they save.
+/// The Winograd tile for a convolution with these dimensions, if any. `Auto` follows what was
+/// measured on a 2-core Zen 4 (`cargo bench --bench ops -- conv2d_winograd`, BENCHMARKS.md):
+/// with few input or output channels (< 32: LazyCNN's and ShapeCNN's first layers, and the
+/// input gradient of the first layer, 32 → 3) the GEMMs are small and the transforms dominate,
+/// so im2col wins by 3–5×; from 32 channels on both sides, F(4×4) wins on large
+/// maps (ShapeCNN's 28×28 layer, 1.05–1.17× faster than im2col) and F(2×2) on maps up to
+/// 14×14 (1.2–2×), where F(4×4)'s 6×6 tiles overhang a 7×7 map by most of a tile.
 fn winograd_tile(d: &Dims) -> Option<Tile> {
     let fits = d.kh == 3 && d.kw == 3 && d.sh == 1 && d.sw == 1 && d.ph == 1 && d.pw == 1;
     match algorithm() {
         _ if !fits => None,
         Algorithm::Im2col => None,
         Algorithm::Winograd(t) => Some(t),
-        Algorithm::Auto if d.c >= 64 && d.h * d.w <= 64 => Some(Tile::F2),
-        Algorithm::Auto => None,
+        Algorithm::Auto if d.c < 32 || d.o < 32 => None,
+        Algorithm::Auto if d.h * d.w >= 400 => Some(Tile::F4),
+        Algorithm::Auto => Some(Tile::F2),
     }
 }
 

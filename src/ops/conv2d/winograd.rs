@@ -412,27 +412,32 @@ fn inputs_with<const A: usize>(
     let (h, w, m) = (p.h, p.w, p.m);
     let (tiles, tiles_x) = (p.tiles(), p.tiles_x());
     let t_all = p.imgs * tiles;
+    // Each plane is first copied into a zero-bordered one (`padded`, one row and column of
+    // zeros before, the padding and the ragged last tiles' overhang after), so that every tile
+    // reads (m+2)² values at fixed offsets from its corner, with no bounds tests.
+    let pw = tiles_x * m + 2;
+    let mut padded = vec![0.0f32; (p.tiles_y() * m + 2) * pw];
+    // The corner of tile t in `padded`; lanes past the last tile read tile 0 (and are dropped).
+    let corner = |t: usize| (t / tiles_x) * m * pw + (t % tiles_x) * m;
+    let corners: Vec<[usize; L]> = (0..tiles)
+        .step_by(L)
+        .map(|t0| std::array::from_fn(|l| if t0 + l < tiles { corner(t0 + l) } else { 0 }))
+        .collect();
     let mut r = [[[0.0f32; L]; A]; A];
+    let mut d = [[[0.0f32; L]; A]; A];
     for img in 0..p.imgs {
         for ci in 0..c {
             let plane = &x[(img * c + ci) * h * w..(img * c + ci + 1) * h * w];
-            for t0 in (0..tiles).step_by(L) {
+            for (row, src) in padded[pw..].chunks_mut(pw).zip(plane.chunks(w)) {
+                row[1..=w].copy_from_slice(src);
+            }
+            for (t0, corners) in (0..tiles).step_by(L).zip(&corners) {
                 let lanes = L.min(tiles - t0);
-                let mut d = [[[0.0f32; L]; A]; A];
-                for lane in 0..lanes {
-                    let (ty, tx) = ((t0 + lane) / tiles_x, (t0 + lane) % tiles_x);
-                    let (y0, x0) = ((ty * m) as isize - 1, (tx * m) as isize - 1);
-                    for (i, row) in d.iter_mut().enumerate() {
-                        let iy = y0 + i as isize;
-                        if iy < 0 || iy >= h as isize {
-                            continue;
-                        }
-                        let src = &plane[iy as usize * w..(iy as usize + 1) * w];
-                        for (j, cell) in row.iter_mut().enumerate() {
-                            let ix = x0 + j as isize;
-                            if ix >= 0 && ix < w as isize {
-                                cell[lane] = src[ix as usize];
-                            }
+                for (i, row) in d.iter_mut().enumerate() {
+                    for (j, cell) in row.iter_mut().enumerate() {
+                        let off = i * pw + j;
+                        for (value, &at) in cell.iter_mut().zip(corners) {
+                            *value = padded[at + off];
                         }
                     }
                 }
@@ -441,10 +446,38 @@ fn inputs_with<const A: usize>(
                 for (i, row) in r.iter().enumerate() {
                     for (j, cell) in row.iter().enumerate() {
                         let at = ((i * A + j) * c + ci) * t_all + t;
-                        v[at..at + lanes].copy_from_slice(&cell[..lanes]);
+                        store_lanes(&mut v[at..], cell, lanes);
                     }
                 }
             }
+        }
+    }
+}
+
+/// `dst[..lanes] = lanes of src`: a whole group as one fixed-size copy (a few vector moves), the
+/// ragged last group element by element — a copy of run-time length would be a `memmove` call
+/// for 16 floats, which cost a large share of the transforms.
+#[inline(always)]
+fn store_lanes(dst: &mut [f32], src: &Lanes, lanes: usize) {
+    if lanes == L {
+        let dst: &mut Lanes = (&mut dst[..L]).try_into().expect("L lanes");
+        *dst = *src;
+    } else {
+        for (d, s) in dst[..lanes].iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+}
+
+/// `dst lanes = src[..lanes]`, as [`store_lanes`] (the other lanes keep what they held).
+#[inline(always)]
+fn load_lanes(src: &[f32], dst: &mut Lanes, lanes: usize) {
+    if lanes == L {
+        let src: &Lanes = (&src[..L]).try_into().expect("L lanes");
+        *dst = *src;
+    } else {
+        for (d, s) in dst[..lanes].iter_mut().zip(src) {
+            *d = *s;
         }
     }
 }
@@ -512,23 +545,26 @@ fn outputs_with<const M: usize, const A: usize>(
                 for (i, row) in d.iter_mut().enumerate() {
                     for (j, cell) in row.iter_mut().enumerate() {
                         let at = ((i * A + j) * o + oi) * t_all + t;
-                        cell[..lanes].copy_from_slice(&mm[at..at + lanes]);
+                        load_lanes(&mm[at..], cell, lanes);
                     }
                 }
                 two_sided(&d, at, &mut r);
                 for lane in 0..lanes {
                     let (ty, tx) = ((t0 + lane) / tiles_x, (t0 + lane) % tiles_x);
-                    for (i, row) in r.iter().enumerate() {
-                        let oy = ty * M + i;
-                        if oy >= h {
-                            break;
-                        }
-                        for (j, cell) in row.iter().enumerate() {
-                            let ox = tx * M + j;
-                            if ox >= w {
-                                break;
+                    let (oy, ox) = (ty * M, tx * M);
+                    if oy + M <= h && ox + M <= w {
+                        // A tile inside the image (all but the ragged last row and column).
+                        for (i, row) in r.iter().enumerate() {
+                            let out = &mut plane[(oy + i) * w + ox..(oy + i) * w + ox + M];
+                            for (v, cell) in out.iter_mut().zip(row) {
+                                *v = epi.apply(cell[lane], b);
                             }
-                            plane[oy * w + ox] = epi.apply(cell[lane], b);
+                        }
+                        continue;
+                    }
+                    for (i, row) in r.iter().enumerate().take(h - oy) {
+                        for (j, cell) in row.iter().enumerate().take(w - ox) {
+                            plane[(oy + i) * w + ox + j] = epi.apply(cell[lane], b);
                         }
                     }
                 }
