@@ -677,7 +677,86 @@ mod x86 {
             }
             r += 8;
         }
+        if full_r < nrows && w == 8 && full_r == 0 {
+            // SAFETY: the caller's contract, as for this function.
+            unsafe { pack_partial_panel_avx(src, ld, r0, nrows, p0, kc, dst) };
+            return;
+        }
         super::pack_transposed_scalar(src, ld, r0, full_r, nrows, p0, kc, w, dst);
+    }
+
+    /// The last, partial panel of an 8-wide pack (`nrows < 8` rows): the missing rows read as
+    /// zeros, so each 8×8 transpose writes the values and the panel's zero padding at once —
+    /// instead of strided scalar stores and a `memset` call per packed row.
+    ///
+    /// # Safety
+    /// The CPU must support AVX; `src[(r0 + r)·ld + p0 + p]` in bounds for `r < nrows < 8`,
+    /// `p < kc`; `dst.len() ≥ 8·kc`.
+    #[target_feature(enable = "avx")]
+    unsafe fn pack_partial_panel_avx(
+        src: &[f32],
+        ld: usize,
+        r0: usize,
+        nrows: usize,
+        p0: usize,
+        kc: usize,
+        dst: &mut [f32],
+    ) {
+        debug_assert!(nrows < 8 && dst.len() >= 8 * kc);
+        let s = src.as_ptr();
+        let d = dst.as_mut_ptr();
+        let full_p = kc / 8 * 8;
+        let mut p = 0;
+        while p < full_p {
+            // SAFETY: rows q < nrows and columns p..p+8 ≤ kc are in bounds of `src`; the 8
+            // stores write dst[(p+q)·8 .. +8] with p+q < kc.
+            unsafe {
+                let row = |q: usize| {
+                    if q < nrows {
+                        _mm256_loadu_ps(s.add((r0 + q) * ld + p0 + p))
+                    } else {
+                        _mm256_setzero_ps()
+                    }
+                };
+                let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3));
+                let (x4, x5, x6, x7) = (row(4), row(5), row(6), row(7));
+                let t0 = _mm256_unpacklo_ps(x0, x1);
+                let t1 = _mm256_unpackhi_ps(x0, x1);
+                let t2 = _mm256_unpacklo_ps(x2, x3);
+                let t3 = _mm256_unpackhi_ps(x2, x3);
+                let t4 = _mm256_unpacklo_ps(x4, x5);
+                let t5 = _mm256_unpackhi_ps(x4, x5);
+                let t6 = _mm256_unpacklo_ps(x6, x7);
+                let t7 = _mm256_unpackhi_ps(x6, x7);
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let out = d.add(p * 8);
+                _mm256_storeu_ps(out, _mm256_permute2f128_ps::<0x20>(u0, u4));
+                _mm256_storeu_ps(out.add(8), _mm256_permute2f128_ps::<0x20>(u1, u5));
+                _mm256_storeu_ps(out.add(16), _mm256_permute2f128_ps::<0x20>(u2, u6));
+                _mm256_storeu_ps(out.add(24), _mm256_permute2f128_ps::<0x20>(u3, u7));
+                _mm256_storeu_ps(out.add(32), _mm256_permute2f128_ps::<0x31>(u0, u4));
+                _mm256_storeu_ps(out.add(40), _mm256_permute2f128_ps::<0x31>(u1, u5));
+                _mm256_storeu_ps(out.add(48), _mm256_permute2f128_ps::<0x31>(u2, u6));
+                _mm256_storeu_ps(out.add(56), _mm256_permute2f128_ps::<0x31>(u3, u7));
+            }
+            p += 8;
+        }
+        for pp in full_p..kc {
+            for q in 0..8 {
+                dst[pp * 8 + q] = if q < nrows {
+                    src[(r0 + q) * ld + p0 + pp]
+                } else {
+                    0.0
+                };
+            }
+        }
     }
 }
 
