@@ -459,12 +459,12 @@ fn inputs_with<const A: usize>(
 /// for 16 floats, which cost a large share of the transforms.
 #[inline(always)]
 fn store_lanes(dst: &mut [f32], src: &Lanes, lanes: usize) {
-    if lanes == L {
-        let dst: &mut Lanes = (&mut dst[..L]).try_into().expect("L lanes");
-        *dst = *src;
-    } else {
-        for (d, s) in dst[..lanes].iter_mut().zip(src) {
-            *d = *s;
+    match dst.first_chunk_mut::<L>() {
+        Some(group) if lanes == L => *group = *src,
+        _ => {
+            for (d, s) in dst[..lanes].iter_mut().zip(src) {
+                *d = *s;
+            }
         }
     }
 }
@@ -472,12 +472,12 @@ fn store_lanes(dst: &mut [f32], src: &Lanes, lanes: usize) {
 /// `dst lanes = src[..lanes]`, as [`store_lanes`] (the other lanes keep what they held).
 #[inline(always)]
 fn load_lanes(src: &[f32], dst: &mut Lanes, lanes: usize) {
-    if lanes == L {
-        let src: &Lanes = (&src[..L]).try_into().expect("L lanes");
-        *dst = *src;
-    } else {
-        for (d, s) in dst[..lanes].iter_mut().zip(src) {
-            *d = *s;
+    match src.first_chunk::<L>() {
+        Some(group) if lanes == L => *dst = *group,
+        _ => {
+            for (d, s) in dst[..lanes].iter_mut().zip(src) {
+                *d = *s;
+            }
         }
     }
 }
