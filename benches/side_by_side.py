@@ -44,18 +44,11 @@ CONV_LAYERS = [("conv1_3x32_28", 3, 32, 28), ("conv2_32x64_28", 32, 64, 28),
 
 # ---------------------------------------------------------------- the PyTorch side (a worker)
 
-def torch_models(nn):
-    lazy = lambda: nn.Sequential(  # src/models/lazy_cnn.rs
-        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(),
-        nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-    shape = lambda: nn.Sequential(  # src/models/shape_cnn.rs
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
-    return {"lazy": lazy, "shape": shape}
+def torch_models():
+    # the same definitions as benches/pytorch_eager.py (src/models/lazy_cnn.rs, shape_cnn.rs)
+    sys.path.insert(0, HERE)
+    from pytorch_eager import lazy_cnn, shape_cnn
+    return {"lazy": lazy_cnn, "shape": shape_cnn}
 
 
 def timed(reps, f):
@@ -75,7 +68,7 @@ def torch_worker(group, reps, epoch_samples):
     torch.manual_seed(0)
     if group == "conv":
         return torch_conv(torch, reps)
-    model = torch_models(nn)[group]()
+    model = torch_models()[group]()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     n = max(epoch_samples, BATCH)

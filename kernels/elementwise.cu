@@ -111,25 +111,35 @@ extern "C" __global__ void sum_to_fwd_f32(const ShapeArgs sa,
                                           float* __restrict__ out) {
     unsigned j = flat_index();
     if (j >= sa.n) return;
+    // The reduced axes, innermost first: their sizes and source strides, gathered from the
+    // parameter struct once. (Reading sa.extra[d] and sa.out_dims[d] with a run-time d inside
+    // the k loop, as the WGSL kernel does, gave wrong sums and out-of-bounds reads for rank-4
+    // tensors on an H200 with NVRTC 13.0 — rank 3 was right; the cause was not pinned down.
+    // tests/parity_cases sum_to_and_broadcast_to holds the rank-4 cases.)
+    unsigned red_size[8], red_stride[8];
+    unsigned reduced = 0u;
     // base offset from j's kept axes
     unsigned rem = j;
     unsigned base = 0u;
     for (int d = (int)sa.rank - 1; d >= 0; --d) {
         unsigned size = sa.out_dims[d];
+        unsigned sd = sa.extra[d];
         unsigned idx = rem % size;
         rem = rem / size;
         base += idx * sa.a_strides[d];
+        if (size == 1u && sd > 1u) {
+            red_size[reduced] = sd;
+            red_stride[reduced] = sa.a_strides[d];
+            reduced += 1u;
+        }
     }
     float s = 0.0f;
     for (unsigned k = 0u; k < sa.count; ++k) {
         unsigned kr = k;
         unsigned off = base;
-        for (int d = (int)sa.rank - 1; d >= 0; --d) {
-            unsigned sd = sa.extra[d];
-            if (sa.out_dims[d] == 1u && sd > 1u) {
-                off += (kr % sd) * sa.a_strides[d];
-                kr = kr / sd;
-            }
+        for (unsigned r = 0u; r < reduced; ++r) {
+            off += (kr % red_size[r]) * red_stride[r];
+            kr = kr / red_size[r];
         }
         s = s + src[off];
     }

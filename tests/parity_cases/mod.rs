@@ -74,7 +74,9 @@ pub const SUMS: f32 = 1e-4;
 
 pub fn binary_ops_with_broadcasting(dev: Device) {
     use shortcut::ops::BinaryOp::*;
-    let shapes: [(&[usize], &[usize]); 4] = [
+    let shapes: [(&[usize], &[usize]); 6] = [
+        (&[2, 1, 4, 5], &[3, 1, 1]),
+        (&[2, 3, 4, 5], &[2, 3, 1, 1]),
         (&[3, 1, 5], &[4, 5]),
         (&[7, 301], &[7, 301]),
         (&[1], &[2, 3]),
@@ -181,6 +183,54 @@ pub fn sum_to_and_broadcast_to(dev: Device) {
             dev,
             &format!("sum_to {dst:?}"),
             &[x.clone()],
+            |t| t[0].sum_to(&shape),
+            SUMS,
+            SUMS,
+            true,
+        );
+    }
+    // The colour attack's graph (Task 5, `interp::attack::colour_attack`) at its batch of 250:
+    // gray [N, 1, 28, 28] · c [N, 3, 1, 1] + background, clamped; backward sums the image's
+    // gradient down to c's [N, 3, 1, 1] (two inner axes reduced).
+    let n = 250;
+    let gray = uniform(&[n, 1, 28, 28], 0.0, 1.0, 9);
+    let c = uniform(&[n, 3, 1, 1], 0.0, 1.0, 10);
+    let background = uniform(&[n, 3, 28, 28], 0.0, 0.3, 11);
+    parity(
+        dev,
+        "colour attack paint, N = 250",
+        &[gray, c, background],
+        |t| t[0].mul(&t[1])?.add(&t[2])?.clamp(0.0, 1.0),
+        SUMS,
+        SUMS,
+        true,
+    );
+    let image_grads = uniform(&[n, 3, 28, 28], -1.0, 1.0, 12);
+    let per_channel = shortcut::Shape::new(vec![n, 3, 1, 1]);
+    parity(
+        dev,
+        "sum_to [250, 3, 28, 28] → [250, 3, 1, 1]",
+        &[image_grads],
+        |t| t[0].sum_to(&per_channel),
+        SUMS,
+        SUMS,
+        true,
+    );
+    // Rank 4, every pattern of reduced axes (rank 3 was right on CUDA when rank 4 was not).
+    let x4 = uniform(&[2, 3, 4, 5], -1.0, 1.0, 13);
+    for dst in [
+        vec![2, 3, 4, 1],
+        vec![2, 1, 4, 5],
+        vec![1, 3, 1, 1],
+        vec![2, 1, 1, 5],
+        vec![3, 1, 1],
+        vec![1, 1, 1, 1],
+    ] {
+        let shape = shortcut::Shape::new(dst.clone());
+        parity(
+            dev,
+            &format!("sum_to [2, 3, 4, 5] → {dst:?}"),
+            &[x4.clone()],
             |t| t[0].sum_to(&shape),
             SUMS,
             SUMS,

@@ -638,33 +638,7 @@ mod x86 {
                 // dst[(p+q)·w + r .. +8] with p+q < kc and r+8 ≤ w.
                 unsafe {
                     let row = |q: usize| _mm256_loadu_ps(s.add((r0 + r + q) * ld + p0 + p));
-                    let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3));
-                    let (x4, x5, x6, x7) = (row(4), row(5), row(6), row(7));
-                    let t0 = _mm256_unpacklo_ps(x0, x1);
-                    let t1 = _mm256_unpackhi_ps(x0, x1);
-                    let t2 = _mm256_unpacklo_ps(x2, x3);
-                    let t3 = _mm256_unpackhi_ps(x2, x3);
-                    let t4 = _mm256_unpacklo_ps(x4, x5);
-                    let t5 = _mm256_unpackhi_ps(x4, x5);
-                    let t6 = _mm256_unpacklo_ps(x6, x7);
-                    let t7 = _mm256_unpackhi_ps(x6, x7);
-                    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-                    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-                    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-                    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-                    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-                    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-                    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-                    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-                    let out = d.add(p * w + r);
-                    _mm256_storeu_ps(out, _mm256_permute2f128_ps::<0x20>(u0, u4));
-                    _mm256_storeu_ps(out.add(w), _mm256_permute2f128_ps::<0x20>(u1, u5));
-                    _mm256_storeu_ps(out.add(2 * w), _mm256_permute2f128_ps::<0x20>(u2, u6));
-                    _mm256_storeu_ps(out.add(3 * w), _mm256_permute2f128_ps::<0x20>(u3, u7));
-                    _mm256_storeu_ps(out.add(4 * w), _mm256_permute2f128_ps::<0x31>(u0, u4));
-                    _mm256_storeu_ps(out.add(5 * w), _mm256_permute2f128_ps::<0x31>(u1, u5));
-                    _mm256_storeu_ps(out.add(6 * w), _mm256_permute2f128_ps::<0x31>(u2, u6));
-                    _mm256_storeu_ps(out.add(7 * w), _mm256_permute2f128_ps::<0x31>(u3, u7));
+                    transpose8x8_store(std::array::from_fn(row), d.add(p * w + r), w);
                 }
                 p += 8;
             }
@@ -683,6 +657,43 @@ mod x86 {
             return;
         }
         super::pack_transposed_scalar(src, ld, r0, full_r, nrows, p0, kc, w, dst);
+    }
+
+    /// Store the 8×8 block whose rows are `x` transposed: row q of the result (column q of
+    /// the block) goes to `out[q·w .. q·w + 8]`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX; `out[q·w + i]` must be writable for q, i < 8.
+    #[target_feature(enable = "avx")]
+    #[inline]
+    unsafe fn transpose8x8_store(x: [__m256; 8], out: *mut f32, w: usize) {
+        let t0 = _mm256_unpacklo_ps(x[0], x[1]);
+        let t1 = _mm256_unpackhi_ps(x[0], x[1]);
+        let t2 = _mm256_unpacklo_ps(x[2], x[3]);
+        let t3 = _mm256_unpackhi_ps(x[2], x[3]);
+        let t4 = _mm256_unpacklo_ps(x[4], x[5]);
+        let t5 = _mm256_unpackhi_ps(x[4], x[5]);
+        let t6 = _mm256_unpacklo_ps(x[6], x[7]);
+        let t7 = _mm256_unpackhi_ps(x[6], x[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        // SAFETY: the caller guarantees out[q·w .. q·w + 8] is writable for q < 8.
+        unsafe {
+            _mm256_storeu_ps(out, _mm256_permute2f128_ps::<0x20>(u0, u4));
+            _mm256_storeu_ps(out.add(w), _mm256_permute2f128_ps::<0x20>(u1, u5));
+            _mm256_storeu_ps(out.add(2 * w), _mm256_permute2f128_ps::<0x20>(u2, u6));
+            _mm256_storeu_ps(out.add(3 * w), _mm256_permute2f128_ps::<0x20>(u3, u7));
+            _mm256_storeu_ps(out.add(4 * w), _mm256_permute2f128_ps::<0x31>(u0, u4));
+            _mm256_storeu_ps(out.add(5 * w), _mm256_permute2f128_ps::<0x31>(u1, u5));
+            _mm256_storeu_ps(out.add(6 * w), _mm256_permute2f128_ps::<0x31>(u2, u6));
+            _mm256_storeu_ps(out.add(7 * w), _mm256_permute2f128_ps::<0x31>(u3, u7));
+        }
     }
 
     /// The last, partial panel of an 8-wide pack (`nrows < 8` rows): the missing rows read as
@@ -718,33 +729,7 @@ mod x86 {
                         _mm256_setzero_ps()
                     }
                 };
-                let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3));
-                let (x4, x5, x6, x7) = (row(4), row(5), row(6), row(7));
-                let t0 = _mm256_unpacklo_ps(x0, x1);
-                let t1 = _mm256_unpackhi_ps(x0, x1);
-                let t2 = _mm256_unpacklo_ps(x2, x3);
-                let t3 = _mm256_unpackhi_ps(x2, x3);
-                let t4 = _mm256_unpacklo_ps(x4, x5);
-                let t5 = _mm256_unpackhi_ps(x4, x5);
-                let t6 = _mm256_unpacklo_ps(x6, x7);
-                let t7 = _mm256_unpackhi_ps(x6, x7);
-                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-                let out = d.add(p * 8);
-                _mm256_storeu_ps(out, _mm256_permute2f128_ps::<0x20>(u0, u4));
-                _mm256_storeu_ps(out.add(8), _mm256_permute2f128_ps::<0x20>(u1, u5));
-                _mm256_storeu_ps(out.add(16), _mm256_permute2f128_ps::<0x20>(u2, u6));
-                _mm256_storeu_ps(out.add(24), _mm256_permute2f128_ps::<0x20>(u3, u7));
-                _mm256_storeu_ps(out.add(32), _mm256_permute2f128_ps::<0x31>(u0, u4));
-                _mm256_storeu_ps(out.add(40), _mm256_permute2f128_ps::<0x31>(u1, u5));
-                _mm256_storeu_ps(out.add(48), _mm256_permute2f128_ps::<0x31>(u2, u6));
-                _mm256_storeu_ps(out.add(56), _mm256_permute2f128_ps::<0x31>(u3, u7));
+                transpose8x8_store(std::array::from_fn(row), d.add(p * 8), 8);
             }
             p += 8;
         }
