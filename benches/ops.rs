@@ -16,7 +16,10 @@
 //!
 //! Run: `cargo bench --bench ops` (or `-- conv2d/fwd/wgpu` to filter).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use shortcut::ops::conv2d::{conv2d_bwd_input, conv2d_bwd_weight, Conv2dArgs};
 use shortcut::ops::Conv2dParams;
 use shortcut::{Device, Rng, Tensor};
@@ -105,13 +108,19 @@ fn conv_inputs(
     (x, w, b, args, g)
 }
 
+/// A benchmark group with the convolutions' settings: 10 samples, 0.5 s warm-up, 2 s measured.
+fn conv_group(c: &mut Criterion, name: String) -> BenchmarkGroup<'_, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    group
+}
+
 fn conv2d_on(c: &mut Criterion, device: Device) {
     for pass in ["fwd", "bwd_input", "bwd_weight", "fwd+bwd"] {
-        let mut group = c.benchmark_group(format!("conv2d/{pass}/{device}"));
-        group
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2));
+        let mut group = conv_group(c, format!("conv2d/{pass}/{device}"));
         for &(name, ci, co, hw) in CONV_LAYERS {
             let p = Conv2dParams::new(1, 1);
             let (x, w, b, args, g) = conv_inputs(ci, co, hw, device);
@@ -358,11 +367,7 @@ fn conv2d_winograd(c: &mut Criterion) {
     ];
     for pass in ["fwd", "bwd_input"] {
         for (label, algorithm) in algorithms {
-            let mut group = c.benchmark_group(format!("conv2d_winograd/{pass}/{label}"));
-            group
-                .sample_size(10)
-                .warm_up_time(Duration::from_millis(500))
-                .measurement_time(Duration::from_secs(2));
+            let mut group = conv_group(c, format!("conv2d_winograd/{pass}/{label}"));
             for &(name, ci, co, hw) in CONV_LAYERS {
                 let p = Conv2dParams::new(1, 1);
                 let (x, w, b, args, g) = conv_inputs(ci, co, hw, Device::Cpu);
@@ -389,11 +394,7 @@ fn conv2d_winograd(c: &mut Criterion) {
 /// Groups `conv2d_relu/{fwd,fwd+bwd}`, functions `fused/<layer>` and `unfused/<layer>`.
 fn conv2d_relu(c: &mut Criterion) {
     for pass in ["fwd", "fwd+bwd"] {
-        let mut group = c.benchmark_group(format!("conv2d_relu/{pass}"));
-        group
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2));
+        let mut group = conv_group(c, format!("conv2d_relu/{pass}"));
         for &(name, ci, co, hw) in CONV_LAYERS {
             let p = Conv2dParams::new(1, 1);
             let (x, w, b, args, g) = conv_inputs(ci, co, hw, Device::Cpu);
