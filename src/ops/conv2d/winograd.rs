@@ -118,7 +118,8 @@ fn sandwich<const R: usize, const K: usize>(l: &[[f64; K]; R], d: &[[f64; K]; K]
     r
 }
 
-/// `U[ξ][o][c]` from weights `w` [O, C, 3, 3]: the transformed filters, (m+2)² × O × C.
+/// `U[ξ][c][o]` from weights `w` [O, C, 3, 3]: the transformed filters, (m+2)² × C × O (each
+/// ξ a C×O matrix: the GEMM's right-hand side, rows of output channels).
 pub fn filter_transform(w: &[f32], o: usize, c: usize, tile: Tile) -> Vec<f32> {
     match tile {
         Tile::F2 => filters_with::<4>(w, o, c, &F2_G),
@@ -127,31 +128,42 @@ pub fn filter_transform(w: &[f32], o: usize, c: usize, tile: Tile) -> Vec<f32> {
 }
 
 fn filters_with<const A: usize>(w: &[f32], o: usize, c: usize, g: &[[f64; 3]; A]) -> Vec<f32> {
+    // Each input channel's A² × O block in parallel ([c][ξ][o]), then rows moved to [ξ][c][o].
+    let mut by_channel = vec![0.0f32; A * A * o * c];
+    by_channel
+        .par_chunks_mut((A * A * o).max(1))
+        .enumerate()
+        .for_each(|(ci, block)| {
+            for oi in 0..o {
+                let k = &w[(oi * c + ci) * 9..(oi * c + ci + 1) * 9];
+                for (xi, v) in transformed_filter(k, g).iter().flatten().enumerate() {
+                    block[xi * o + oi] = *v;
+                }
+            }
+        });
     let mut u = vec![0.0f32; A * A * o * c];
-    for oi in 0..o {
-        for ci in 0..c {
-            let k = &w[(oi * c + ci) * 9..(oi * c + ci + 1) * 9];
-            let kk = [
-                [k[0] as f64, k[1] as f64, k[2] as f64],
-                [k[3] as f64, k[4] as f64, k[5] as f64],
-                [k[6] as f64, k[7] as f64, k[8] as f64],
-            ];
-            // G k Gᵀ (A×A), in f64 and rounded once.
-            let mut gk = [[0.0f64; 3]; A];
-            for i in 0..A {
-                for j in 0..3 {
-                    gk[i][j] = (0..3).map(|t| g[i][t] * kk[t][j]).sum();
-                }
-            }
-            for i in 0..A {
-                for j in 0..A {
-                    let v: f64 = (0..3).map(|t| gk[i][t] * g[j][t]).sum();
-                    u[((i * A + j) * o + oi) * c + ci] = v as f32;
-                }
-            }
+    for ci in 0..c {
+        for xi in 0..A * A {
+            let row = &by_channel[(ci * A * A + xi) * o..][..o];
+            u[(xi * c + ci) * o..][..o].copy_from_slice(row);
         }
     }
     u
+}
+
+/// G k Gᵀ (A×A, row-major) of one 3×3 kernel `k`, in f64 and rounded once.
+#[inline(always)]
+fn transformed_filter<const A: usize>(k: &[f32], g: &[[f64; 3]; A]) -> [[f32; A]; A] {
+    let kk: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| k[i * 3 + j] as f64));
+    let mut gk = [[0.0f64; 3]; A];
+    for i in 0..A {
+        for j in 0..3 {
+            gk[i][j] = (0..3).map(|t| g[i][t] * kk[t][j]).sum();
+        }
+    }
+    std::array::from_fn(|i| {
+        std::array::from_fn(|j| (0..3).map(|t| gk[i][t] * g[j][t]).sum::<f64>() as f32)
+    })
 }
 
 /// The kernel of the input gradient: `w'[c][o][ky][kx] = w[o][c][2−ky][2−kx]` ([C, O, 3, 3]).
@@ -187,14 +199,16 @@ pub struct Epilogue<'a> {
 
 impl Epilogue<'_> {
     /// v + bias[o], then max(·, 0) with `relu` (a NaN stays NaN without it and becomes 0 with
-    /// it, exactly as the separate ReLU kernel does).
+    /// it, exactly as the separate ReLU kernel does), for 16 channels.
     #[inline(always)]
-    fn apply(&self, v: f32, bias: f32) -> f32 {
-        let v = v + bias;
-        match self.relu {
-            true if v > 0.0 => v,
-            true => 0.0,
-            false => v,
+    fn apply_lanes(&self, v: &Lanes, bias: &Lanes, out: &mut Lanes) {
+        for ((o, &v), &b) in out.iter_mut().zip(v).zip(bias) {
+            *o = v + b;
+        }
+        if self.relu {
+            for o in out.iter_mut() {
+                *o = if *o > 0.0 { *o } else { 0.0 };
+            }
         }
     }
 }
@@ -232,6 +246,10 @@ pub fn conv3x3(
 }
 
 /// One group of images (`shape`): input transform, (m+2)² GEMMs, output transform.
+///
+/// The transforms work on 16 channels at once (one lane per channel, see [`L`]), so V and M
+/// are laid out with the channel innermost — `V[ξ][t][c]`, `M[ξ][t][o]`, rows padded to whole
+/// lane groups — and each GEMM is `M[ξ] (T×O) = V[ξ] (T×C) · U[ξ] (C×O)`.
 #[allow(clippy::too_many_arguments)]
 fn group(
     x: &[f32],
@@ -245,29 +263,30 @@ fn group(
 ) {
     let t = shape.imgs * shape.tiles();
     let aa = tile.a() * tile.a();
+    let (cp, op) = (c.next_multiple_of(L), o.next_multiple_of(L));
     SCRATCH.with(|s| {
         let (v, mm) = &mut *s.borrow_mut();
-        grow(v, aa * c * t);
-        grow(mm, aa * o * t);
-        transform_inputs(x, c, shape, tile, &mut v[..aa * c * t]);
+        grow(v, aa * t * cp);
+        grow(mm, aa * t * op);
+        transform_inputs(x, c, shape, tile, &mut v[..aa * t * cp]);
         for xi in 0..aa {
             sgemm_st(
-                o,
                 t,
+                o,
                 c,
                 1.0,
-                &u[xi * o * c..(xi + 1) * o * c],
-                c,
+                &v[xi * t * cp..(xi + 1) * t * cp],
+                cp,
                 false,
-                &v[xi * c * t..(xi + 1) * c * t],
-                t,
+                &u[xi * c * o..(xi + 1) * c * o],
+                o,
                 false,
                 0.0,
-                &mut mm[xi * o * t..(xi + 1) * o * t],
-                t,
+                &mut mm[xi * t * op..(xi + 1) * t * op],
+                op,
             );
         }
-        transform_outputs(&mm[..aa * o * t], o, shape, epi, tile, y);
+        transform_outputs(&mm[..aa * t * op], o, shape, epi, tile, y);
     });
 }
 
@@ -277,9 +296,11 @@ fn grow(v: &mut Vec<f32>, len: usize) {
     }
 }
 
-/// The transforms work on `L` tiles at once: every arithmetic step is a loop over the lanes,
-/// which the compiler turns into SIMD instructions (16 floats: one AVX-512 or two AVX2
-/// registers).
+/// The transforms work on `L` channels at once: every arithmetic step is a loop over the
+/// lanes, which the compiler turns into SIMD instructions (16 floats: one AVX-512 or two AVX2
+/// registers). With channels as lanes, a tile's cell is 16 contiguous floats in a
+/// channel-interleaved copy of the planes: no gathers, and no ragged lane groups at the edges
+/// of small maps (only when the channel count is not a multiple of 16).
 const L: usize = 16;
 type Lanes = [f32; L];
 
@@ -378,6 +399,11 @@ fn two_sided<const A: usize, const R: usize>(
 /// padding and the ragged last tiles read as zeros).
 fn transform_inputs(x: &[f32], c: usize, p: &Plane, tile: Tile, v: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        return unsafe { transform_inputs_avx512(x, c, p, tile, v) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe { transform_inputs_avx2(x, c, p, tile, v) };
@@ -385,8 +411,15 @@ fn transform_inputs(x: &[f32], c: usize, p: &Plane, tile: Tile, v: &mut [f32]) {
     transform_inputs_any(x, c, p, tile, v)
 }
 
-/// [`transform_inputs`] compiled for AVX2: the same operations in the same order (no FMA is
-/// enabled, so nothing is fused and both builds give the same bits).
+/// [`transform_inputs`] compiled for AVX-512: a lane group is one register. Rust never fuses
+/// a multiply and an add on its own (no FMA contraction), so every build gives the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn transform_inputs_avx512(x: &[f32], c: usize, p: &Plane, tile: Tile, v: &mut [f32]) {
+    transform_inputs_any(x, c, p, tile, v)
+}
+
+/// [`transform_inputs`] compiled for AVX2: the same operations in the same order.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn transform_inputs_avx2(x: &[f32], c: usize, p: &Plane, tile: Tile, v: &mut [f32]) {
@@ -412,71 +445,43 @@ fn inputs_with<const A: usize>(
     let (h, w, m) = (p.h, p.w, p.m);
     let (tiles, tiles_x) = (p.tiles(), p.tiles_x());
     let t_all = p.imgs * tiles;
-    // Each plane is first copied into a zero-bordered one (`padded`, one row and column of
-    // zeros before, the padding and the ragged last tiles' overhang after), so that every tile
-    // reads (m+2)² values at fixed offsets from its corner, with no bounds tests.
+    let cp = c.next_multiple_of(L);
+    // 16 planes interleaved, with a zero border (one row and column of zeros before, the
+    // padding and the ragged last tiles' overhang after): cell (py, px) of channel l is
+    // `block[(py·pw + px)·L + l]`, so a tile reads (m+2)² lane groups at fixed offsets from its
+    // corner, with no bounds tests. Lanes of channels past C stay zero.
     let pw = tiles_x * m + 2;
-    let mut padded = vec![0.0f32; (p.tiles_y() * m + 2) * pw];
-    // The corner of tile t in `padded`; lanes past the last tile read tile 0 (and are dropped).
-    let corner = |t: usize| (t / tiles_x) * m * pw + (t % tiles_x) * m;
-    let corners: Vec<[usize; L]> = (0..tiles)
-        .step_by(L)
-        .map(|t0| std::array::from_fn(|l| if t0 + l < tiles { corner(t0 + l) } else { 0 }))
-        .collect();
-    let mut r = [[[0.0f32; L]; A]; A];
+    let mut block = vec![0.0f32; (p.tiles_y() * m + 2) * pw * L];
+    let mut flat = vec![0.0f32; h * w * L];
     let mut d = [[[0.0f32; L]; A]; A];
+    let mut r = [[[0.0f32; L]; A]; A];
     for img in 0..p.imgs {
-        for ci in 0..c {
-            let plane = &x[(img * c + ci) * h * w..(img * c + ci + 1) * h * w];
-            for (row, src) in padded[pw..].chunks_mut(pw).zip(plane.chunks(w)) {
-                row[1..=w].copy_from_slice(src);
+        for c0 in (0..c).step_by(L) {
+            let lanes = L.min(c - c0);
+            let planes = &x[(img * c + c0) * h * w..(img * c + c0 + lanes) * h * w];
+            interleave(planes, lanes, h * w, &mut flat);
+            for (py, src) in flat.chunks(w * L).enumerate() {
+                block[((py + 1) * pw + 1) * L..][..w * L].copy_from_slice(src);
             }
-            for (t0, corners) in (0..tiles).step_by(L).zip(&corners) {
-                let lanes = L.min(tiles - t0);
+            for t in 0..tiles {
+                let corner = ((t / tiles_x) * m * pw + (t % tiles_x) * m) * L;
                 for (i, row) in d.iter_mut().enumerate() {
                     for (j, cell) in row.iter_mut().enumerate() {
-                        let off = i * pw + j;
-                        for (value, &at) in cell.iter_mut().zip(corners) {
-                            *value = padded[at + off];
+                        if let Some(g) = block[corner + (i * pw + j) * L..].first_chunk::<L>() {
+                            *cell = *g;
                         }
                     }
                 }
                 two_sided(&d, bt, &mut r);
-                let t = img * tiles + t0;
+                let tt = img * tiles + t;
                 for (i, row) in r.iter().enumerate() {
                     for (j, cell) in row.iter().enumerate() {
-                        let at = ((i * A + j) * c + ci) * t_all + t;
-                        store_lanes(&mut v[at..], cell, lanes);
+                        let at = ((i * A + j) * t_all + tt) * cp + c0;
+                        if let Some(g) = v[at..].first_chunk_mut::<L>() {
+                            *g = *cell;
+                        }
                     }
                 }
-            }
-        }
-    }
-}
-
-/// `dst[..lanes] = lanes of src`: a whole group as one fixed-size copy (a few vector moves), the
-/// ragged last group element by element — a copy of run-time length would be a `memmove` call
-/// for 16 floats, which cost a large share of the transforms.
-#[inline(always)]
-fn store_lanes(dst: &mut [f32], src: &Lanes, lanes: usize) {
-    match dst.first_chunk_mut::<L>() {
-        Some(group) if lanes == L => *group = *src,
-        _ => {
-            for (d, s) in dst[..lanes].iter_mut().zip(src) {
-                *d = *s;
-            }
-        }
-    }
-}
-
-/// `dst lanes = src[..lanes]`, as [`store_lanes`] (the other lanes keep what they held).
-#[inline(always)]
-fn load_lanes(src: &[f32], dst: &mut Lanes, lanes: usize) {
-    match src.first_chunk::<L>() {
-        Some(group) if lanes == L => *dst = *group,
-        _ => {
-            for (d, s) in dst[..lanes].iter_mut().zip(src) {
-                *d = *s;
             }
         }
     }
@@ -485,10 +490,29 @@ fn load_lanes(src: &[f32], dst: &mut Lanes, lanes: usize) {
 /// y tile (o, t) = epi(Aᵀ M[·][o][t] A), cut at the image's edge.
 fn transform_outputs(mm: &[f32], o: usize, p: &Plane, epi: Epilogue, tile: Tile, y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        return unsafe { transform_outputs_avx512(mm, o, p, epi, tile, y) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe { transform_outputs_avx2(mm, o, p, epi, tile, y) };
     }
+    transform_outputs_any(mm, o, p, epi, tile, y)
+}
+
+/// [`transform_outputs`] compiled for AVX-512 (same operations, same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn transform_outputs_avx512(
+    mm: &[f32],
+    o: usize,
+    p: &Plane,
+    epi: Epilogue,
+    tile: Tile,
+    y: &mut [f32],
+) {
     transform_outputs_any(mm, o, p, epi, tile, y)
 }
 
@@ -533,41 +557,122 @@ fn outputs_with<const M: usize, const A: usize>(
     let (h, w) = (p.h, p.w);
     let (tiles, tiles_x) = (p.tiles(), p.tiles_x());
     let t_all = p.imgs * tiles;
+    let op = o.next_multiple_of(L);
+    // The outputs of 16 channels interleaved (cell (py, px) of channel l at
+    // `block[(py·bw + px)·L + l]`), whole tiles, then cut at the edge and de-interleaved.
+    let bw = tiles_x * M;
+    let mut block = vec![0.0f32; p.tiles_y() * M * bw * L];
+    let mut flat = vec![0.0f32; h * w * L];
     let mut d = [[[0.0f32; L]; A]; A];
     let mut r = [[[0.0f32; L]; M]; M];
     for img in 0..p.imgs {
-        for oi in 0..o {
-            let b = epi.bias.map_or(0.0, |b| b[oi]);
-            let plane = &mut y[(img * o + oi) * h * w..(img * o + oi + 1) * h * w];
-            for t0 in (0..tiles).step_by(L) {
-                let lanes = L.min(tiles - t0);
-                let t = img * tiles + t0;
+        for o0 in (0..o).step_by(L) {
+            // The bias of the 16 channels, added (and the ReLU applied) as each tile is
+            // transformed, 16 channels at once.
+            let lanes = L.min(o - o0);
+            let bias: Lanes = std::array::from_fn(|l| match epi.bias {
+                Some(b) if l < lanes => b[o0 + l],
+                _ => 0.0,
+            });
+            for t in 0..tiles {
+                let tt = img * tiles + t;
                 for (i, row) in d.iter_mut().enumerate() {
                     for (j, cell) in row.iter_mut().enumerate() {
-                        let at = ((i * A + j) * o + oi) * t_all + t;
-                        load_lanes(&mm[at..], cell, lanes);
+                        let at = ((i * A + j) * t_all + tt) * op + o0;
+                        if let Some(g) = mm[at..].first_chunk::<L>() {
+                            *cell = *g;
+                        }
                     }
                 }
                 two_sided(&d, at, &mut r);
-                for lane in 0..lanes {
-                    let (ty, tx) = ((t0 + lane) / tiles_x, (t0 + lane) % tiles_x);
-                    let (oy, ox) = (ty * M, tx * M);
-                    if oy + M <= h && ox + M <= w {
-                        // A tile inside the image (all but the ragged last row and column).
-                        for (i, row) in r.iter().enumerate() {
-                            let out = &mut plane[(oy + i) * w + ox..(oy + i) * w + ox + M];
-                            for (v, cell) in out.iter_mut().zip(row) {
-                                *v = epi.apply(cell[lane], b);
-                            }
-                        }
-                        continue;
-                    }
-                    for (i, row) in r.iter().enumerate().take(h - oy) {
-                        for (j, cell) in row.iter().enumerate().take(w - ox) {
-                            plane[(oy + i) * w + ox + j] = epi.apply(cell[lane], b);
+                let corner = ((t / tiles_x) * M * bw + (t % tiles_x) * M) * L;
+                for (i, row) in r.iter().enumerate() {
+                    for (j, cell) in row.iter().enumerate() {
+                        if let Some(g) = block[corner + (i * bw + j) * L..].first_chunk_mut::<L>() {
+                            epi.apply_lanes(cell, &bias, g);
                         }
                     }
                 }
+            }
+            // Cut at the edge, then send each channel's values to its own plane.
+            for (py, out) in flat.chunks_mut(w * L).enumerate() {
+                out.copy_from_slice(&block[py * bw * L..][..w * L]);
+            }
+            let planes = &mut y[(img * o + o0) * h * w..(img * o + o0 + lanes) * h * w];
+            deinterleave(&flat, lanes, h * w, planes);
+        }
+    }
+}
+
+/// `flat[e·L + q] = planes[q·len + e]`: `lanes` planes of `len` values interleaved, lane q for
+/// plane q (the other lanes are left as they are). 8×8 blocks go through registers.
+#[inline(always)]
+fn interleave(planes: &[f32], lanes: usize, len: usize, flat: &mut [f32]) {
+    for half in (0..lanes).step_by(8) {
+        let full = lanes - half >= 8;
+        for e0 in (0..len).step_by(8) {
+            if full && e0 + 8 <= len {
+                transpose8(
+                    &planes[half * len + e0..],
+                    len,
+                    &mut flat[e0 * L + half..],
+                    L,
+                );
+                continue;
+            }
+            for e in e0..len.min(e0 + 8) {
+                for q in half..lanes.min(half + 8) {
+                    flat[e * L + q] = planes[q * len + e];
+                }
+            }
+        }
+    }
+}
+
+/// `planes[q·len + e] = flat[e·L + q]` for q < `lanes`: the inverse of [`interleave`].
+#[inline(always)]
+fn deinterleave(flat: &[f32], lanes: usize, len: usize, planes: &mut [f32]) {
+    for half in (0..lanes).step_by(8) {
+        let full = lanes - half >= 8;
+        for e0 in (0..len).step_by(8) {
+            if full && e0 + 8 <= len {
+                transpose8(
+                    &flat[e0 * L + half..],
+                    L,
+                    &mut planes[half * len + e0..],
+                    len,
+                );
+                continue;
+            }
+            for e in e0..len.min(e0 + 8) {
+                for q in half..lanes.min(half + 8) {
+                    planes[q * len + e] = flat[e * L + q];
+                }
+            }
+        }
+    }
+}
+
+/// `dst[j·dst_ld + k] = src[k·src_ld + j]` for j, k < 8: an 8×8 transpose (in AVX registers
+/// where the CPU has them: 8 loads, 24 shuffles, 8 stores instead of 64 scalar moves).
+#[inline(always)]
+fn transpose8(src: &[f32], src_ld: usize, dst: &mut [f32], dst_ld: usize) {
+    let fits = src.len() >= 7 * src_ld + 8 && dst.len() >= 7 * dst_ld + 8;
+    #[cfg(target_arch = "x86_64")]
+    if fits && is_x86_feature_detected!("avx") {
+        use std::arch::x86_64::_mm256_loadu_ps;
+        // SAFETY: AVX is present (checked); rows k·src_ld..k·src_ld + 8 of `src` and
+        // j·dst_ld..j·dst_ld + 8 of `dst` are in bounds for j, k < 8 (`fits`).
+        unsafe {
+            let rows = std::array::from_fn(|k| _mm256_loadu_ps(src.as_ptr().add(k * src_ld)));
+            crate::ops::matmul::gemm::x86::transpose8x8_store(rows, dst.as_mut_ptr(), dst_ld);
+        }
+        return;
+    }
+    if fits {
+        for j in 0..8 {
+            for k in 0..8 {
+                dst[j * dst_ld + k] = src[k * src_ld + j];
             }
         }
     }

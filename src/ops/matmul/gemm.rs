@@ -436,7 +436,7 @@ mod portable {
 // ---------------------------------------------------------------------------
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use super::{write_back_scalar, Tile};
     use std::arch::x86_64::*;
 
@@ -451,7 +451,7 @@ mod x86 {
     /// The CPU must support AVX-512F; pointers as in [`super::Kernel::run`]
     /// with `w == 16·NV`.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn kernel_avx512<const NV: usize>(t: Tile) {
+    pub(super) unsafe fn kernel_avx512<const NV: usize>(t: Tile) {
         const MR: usize = MR_AVX512;
         // Ask for the C tile early, so that its cache misses overlap with
         // the FMA loop instead of stalling the write-back.
@@ -540,7 +540,7 @@ mod x86 {
     /// The CPU must support AVX2 and FMA; pointers as in
     /// [`super::Kernel::run`] with `w == 8·NV`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn kernel_avx2<const NV: usize>(t: Tile) {
+    pub(super) unsafe fn kernel_avx2<const NV: usize>(t: Tile) {
         const MR: usize = MR_AVX2;
         let mut acc = [[_mm256_setzero_ps(); NV]; MR];
         let mut ap = t.a;
@@ -666,7 +666,7 @@ mod x86 {
     /// The CPU must support AVX; `out[q·w + i]` must be writable for q, i < 8.
     #[target_feature(enable = "avx")]
     #[inline]
-    unsafe fn transpose8x8_store(x: [__m256; 8], out: *mut f32, w: usize) {
+    pub(crate) unsafe fn transpose8x8_store(x: [__m256; 8], out: *mut f32, w: usize) {
         let t0 = _mm256_unpacklo_ps(x[0], x[1]);
         let t1 = _mm256_unpackhi_ps(x[0], x[1]);
         let t2 = _mm256_unpacklo_ps(x[2], x[3]);
