@@ -354,9 +354,10 @@ fn cuda_variants(c: &mut Criterion) {
 }
 
 /// The CPU's 3×3 paths side by side on every conv layer: im2col + GEMM, Winograd F(2×2, 3×3)
-/// and F(4×4, 3×3), forward and input gradient. GFLOP/s are counted with the *direct*
-/// convolution's FLOPs (2 · MACs), so a faster algorithm shows as a higher rate: Winograd's
-/// numbers are "effective" GFLOP/s. Groups `conv2d_winograd/{fwd,bwd_input}/<algorithm>`.
+/// and F(4×4, 3×3), forward, input gradient and weight gradient. GFLOP/s are counted with the
+/// *direct* convolution's FLOPs (2 · MACs), so a faster algorithm shows as a higher rate:
+/// Winograd's numbers are "effective" GFLOP/s. Groups
+/// `conv2d_winograd/{fwd,bwd_input,bwd_weight}/<algorithm>`.
 fn conv2d_winograd(c: &mut Criterion) {
     use shortcut::ops::conv2d::cpu::{set_algorithm, Algorithm};
     use shortcut::ops::conv2d::winograd::Tile;
@@ -365,7 +366,7 @@ fn conv2d_winograd(c: &mut Criterion) {
         ("winograd2", Algorithm::Winograd(Tile::F2)),
         ("winograd4", Algorithm::Winograd(Tile::F4)),
     ];
-    for pass in ["fwd", "bwd_input"] {
+    for pass in ["fwd", "bwd_input", "bwd_weight"] {
         for (label, algorithm) in algorithms {
             let mut group = conv_group(c, format!("conv2d_winograd/{pass}/{label}"));
             for &(name, ci, co, hw) in CONV_LAYERS {
@@ -373,12 +374,10 @@ fn conv2d_winograd(c: &mut Criterion) {
                 let (x, w, b, args, g) = conv_inputs(ci, co, hw, Device::Cpu);
                 group.throughput(Throughput::Elements(2 * args.macs()));
                 set_algorithm(algorithm);
-                group.bench_function(BenchmarkId::from_parameter(name), |bench| {
-                    if pass == "fwd" {
-                        bench.iter(|| x.conv2d(&w, Some(&b), p).unwrap())
-                    } else {
-                        bench.iter(|| conv2d_bwd_input(&g, &w, &args).unwrap())
-                    }
+                group.bench_function(BenchmarkId::from_parameter(name), |bench| match pass {
+                    "fwd" => bench.iter(|| x.conv2d(&w, Some(&b), p).unwrap()),
+                    "bwd_input" => bench.iter(|| conv2d_bwd_input(&g, &w, &args).unwrap()),
+                    _ => bench.iter(|| conv2d_bwd_weight(&g, &x, &args).unwrap()),
                 });
             }
             group.finish();

@@ -24,6 +24,26 @@
 //! direct sum Σ|w||x| where F(2×2)'s is 2–9×. This is the standard first-order analysis
 //! (Higham, *Accuracy and Stability of Numerical Algorithms*, §3) applied to each stage; the test
 //! computes T from the same matrices the kernel uses and checks every element.
+//!
+//! The weight gradient (`winograd::weight_grad`) computes, for each filter tap of (o, c),
+//!
+//! ```text
+//! dW = Gᵀ [ Σ_t (A g_t Aᵀ) ⊙ (Bᵀ d_t B) ] G      (g_t: the m×m output-gradient tile)
+//! ```
+//!
+//! with rounding in the two transforms (≤ γ_{2(m+2)} each, as above), the products, the sum over
+//! the tiles of the batch (a GEMM reduction over the tiles of each group, continued across the
+//! groups of a part, then the parts added: at most N·tiles + parts additions) and the f64 filter
+//! transform (rounded once). So |dW − dW_exact| ≤ (N·tiles + parts + 4·(m+2) + 2) · u · S with
+//! the absolute sum
+//!
+//! ```text
+//! S = Σ_t |G|ᵀ ( |A| |g_t| |A|ᵀ  ⊙  |Bᵀ| |d_t| |B| ) |G|
+//! ```
+//!
+//! The reduction length N·tiles makes this bound looser than the forward one (a worst case; the
+//! typical error grows like its square root), but a layout or transform mistake gives errors of
+//! the order of S itself, far above it.
 
 mod common;
 
@@ -151,8 +171,12 @@ fn within_bound(
     tile: Tile,
     bias: f64,
 ) -> Result<(), String> {
+    within(got, want, t, (c + 4 * tile.a() + 1) as f64, bias)
+}
+
+/// `got` against `want` with the bound k·u·T (+ u·|bias|) per element, T from `t`.
+fn within(got: &[f32], want: &[f32], t: &[f64], k: f64, bias: f64) -> Result<(), String> {
     let u = 2f64.powi(-24);
-    let k = (c + 4 * tile.a() + 1) as f64;
     for (i, ((&g, &r), &ti)) in got.iter().zip(want).zip(t).enumerate() {
         let bound = k * u * ti + u * bias + f32::MIN_POSITIVE as f64;
         // the reference itself is rounded to f32 once: half an ulp of |r|
@@ -207,6 +231,129 @@ fn check_input_gradient(n: usize, c: usize, h: usize, w: usize, o: usize, seed: 
     let t = absolute_sums(&g, &flipped, n, o, h, w, c, tile);
     if let Err(e) = within_bound(&got, &want, &t, o, tile, 0.0) {
         panic!("{tile:?} input gradient n{n} c{c} {h}×{w} o{o}: {e}");
+    }
+}
+
+/// S of the header for every weight: [O, C, 3, 3].
+#[allow(clippy::too_many_arguments)]
+fn weight_absolute_sums(
+    x: &[f32],
+    g: &[f32],
+    n: usize,
+    c: usize,
+    h: usize,
+    wd: usize,
+    o: usize,
+    tile: Tile,
+) -> Vec<f64> {
+    let (bt, gm, at) = winograd::matrices(tile);
+    let (m, a) = (tile.m(), tile.a());
+    let a_rows: Vec<Vec<f64>> = (0..a).map(|i| (0..m).map(|j| at[j][i]).collect()).collect();
+    let gt_rows: Vec<Vec<f64>> = (0..3).map(|i| (0..a).map(|j| gm[j][i]).collect()).collect();
+    // |value| of plane `p` (h×wd) at (y, x), zero outside (the padding, the overhang)
+    let at_abs = |p: &[f32], y: isize, x: isize| {
+        if y < 0 || x < 0 || y >= h as isize || x >= wd as isize {
+            0.0
+        } else {
+            p[y as usize * wd + x as usize].abs() as f64
+        }
+    };
+    let mut s = vec![0.0; o * c * 9];
+    for ni in 0..n {
+        for ty in 0..h.div_ceil(m) {
+            for tx in 0..wd.div_ceil(m) {
+                let (y0, x0) = ((ty * m) as isize, (tx * m) as isize);
+                let vs: Vec<Vec<Vec<f64>>> = (0..c)
+                    .map(|ci| {
+                        let p = &x[(ni * c + ci) * h * wd..(ni * c + ci + 1) * h * wd];
+                        let d: Vec<Vec<f64>> = (0..a)
+                            .map(|i| {
+                                (0..a)
+                                    .map(|j| at_abs(p, y0 + i as isize - 1, x0 + j as isize - 1))
+                                    .collect()
+                            })
+                            .collect();
+                        abs_sandwich(&bt, &d)
+                    })
+                    .collect();
+                for oi in 0..o {
+                    let p = &g[(ni * o + oi) * h * wd..(ni * o + oi + 1) * h * wd];
+                    let gt: Vec<Vec<f64>> = (0..m)
+                        .map(|i| {
+                            (0..m)
+                                .map(|j| at_abs(p, y0 + i as isize, x0 + j as isize))
+                                .collect()
+                        })
+                        .collect();
+                    let dm = abs_sandwich(&a_rows, &gt);
+                    for (ci, v) in vs.iter().enumerate() {
+                        let prod: Vec<Vec<f64>> = (0..a)
+                            .map(|i| (0..a).map(|j| dm[i][j] * v[i][j]).collect())
+                            .collect();
+                        let w3 = abs_sandwich(&gt_rows, &prod);
+                        for (k, val) in w3.iter().flatten().enumerate() {
+                            s[(oi * c + ci) * 9 + k] += val;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    s
+}
+
+fn check_weight_gradient(n: usize, c: usize, h: usize, w: usize, o: usize, seed: u64, tile: Tile) {
+    let x = random(n * c * h * w, 1.0, seed);
+    let g = random(n * o * h * w, 1.0, seed + 1);
+    let a = args(n, c, h, w, o);
+    let want = reference::conv2d_bwd_weight(&g, &x, &a);
+    let got = winograd::weight_grad(&x, &g, n, c, h, w, o, tile);
+    let s = weight_absolute_sums(&x, &g, n, c, h, w, o, tile);
+    let tiles = h.div_ceil(tile.m()) * w.div_ceil(tile.m());
+    let k = (n * tiles + n.min(4) + 4 * tile.a() + 2) as f64;
+    if let Err(e) = within(&got, &want, &s, k, 0.0) {
+        panic!("{tile:?} weight gradient n{n} c{c} {h}×{w} o{o}: {e}");
+    }
+}
+
+#[test]
+fn the_weight_gradient_stays_within_its_bound() {
+    for tile in [Tile::F2, Tile::F4] {
+        // odd and tiny maps, batch 1 and batches split into several parts and groups, channel
+        // counts below, at and past the 16 lanes (full, half and ragged lane groups)
+        for (n, c, h, w, o) in [
+            (1, 1, 1, 1, 1),
+            (1, 3, 2, 3, 5),
+            (2, 5, 5, 7, 3),
+            (5, 17, 7, 7, 9),
+            (3, 13, 14, 14, 31),
+            (1, 33, 9, 13, 20),
+            (9, 16, 6, 6, 16),
+        ] {
+            check_weight_gradient(n, c, h, w, o, (n * 31 + c * 5 + h) as u64, tile);
+        }
+    }
+}
+
+#[test]
+fn the_weight_gradient_is_the_same_with_any_thread_count() {
+    // parts and groups are fixed by the shape, so one thread and two give the same bits
+    let (n, c, h, w, o) = (12, 20, 9, 9, 18);
+    let x = random(n * c * h * w, 1.0, 5);
+    let g = random(n * o * h * w, 1.0, 6);
+    for tile in [Tile::F2, Tile::F4] {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| winograd::weight_grad(&x, &g, n, c, h, w, o, tile))
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(one
+            .iter()
+            .zip(&two)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }
 
@@ -271,6 +418,7 @@ proptest! {
         let tile = if f4 { Tile::F4 } else { Tile::F2 };
         check_forward(n, c, h, w, o, 2f32.powi(exponent), seed, tile);
         check_input_gradient(n, c, h, w, o, seed, tile);
+        check_weight_gradient(n, c, h, w, o, seed, tile);
     }
 }
 

@@ -301,6 +301,153 @@ fn grow(v: &mut Vec<f32>, len: usize) {
     }
 }
 
+/// Images per part of the weight gradient's batch. The parts are fixed by the batch size alone —
+/// not by the thread count — and their partial sums are added in part order, so the gradient
+/// has the same bits with any number of threads.
+const WEIGHT_GRAD_PARTS: usize = 4;
+
+/// The weight gradient of a 3×3, stride-1, padding-1 convolution through Winograd: x [N, C, H,
+/// W] the layer's input, g [N, O, H, W] the gradient of its output; returns dW [O, C, 3, 3].
+///
+/// The forward pass is linear in the transformed filter U = G w Gᵀ: per tile,
+/// Y = Aᵀ (U ⊙ V) A. Its adjoint gives, for every tile t (with ⟨·,·⟩ the sum of element-wise
+/// products: ⟨dY, Aᵀ(U ⊙ V)A⟩ = ⟨A dY Aᵀ ⊙ V, U⟩ = ⟨Gᵀ(A dY Aᵀ ⊙ V)G, w⟩),
+///
+/// ```text
+/// dW[o][c] = Gᵀ [ Σ_t (A g_{o,t} Aᵀ) ⊙ (Bᵀ d_{c,t} B) ] G
+/// ```
+///
+/// so the sum over tiles becomes (m+2)² GEMMs whose reduction runs over the tiles of the whole
+/// batch: `dU[ξ] (C×O) = V[ξ]ᵀ (C×T) · dM[ξ] (T×O)` with `dM = A g Aᵀ` (the gradient tiles are
+/// m×m, zero past the image's edge, exactly the outputs the forward pass cut away). The input
+/// transform is the forward pass's; the last step, Gᵀ dU G, runs in f64 and rounds once.
+#[allow(clippy::too_many_arguments)]
+pub fn weight_grad(
+    x: &[f32],
+    g: &[f32],
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    tile: Tile,
+) -> Vec<f32> {
+    let aa = tile.a() * tile.a();
+    let m = tile.m();
+    let tiles = h.div_ceil(m) * w.div_ceil(m);
+    let per_group = TARGET_TILES_WEIGHT.div_ceil(tiles).max(1);
+    let parts = WEIGHT_GRAD_PARTS.min(n).max(1);
+    let (in_sz, out_sz) = (c * h * w, o * h * w);
+    let partials: Vec<Vec<f32>> = (0..parts)
+        .into_par_iter()
+        .map(|part| {
+            let mut du = vec![0.0f32; aa * c * o];
+            let (lo, hi) = (part * n / parts, (part + 1) * n / parts);
+            let mut i = lo;
+            while i < hi {
+                let imgs = per_group.min(hi - i);
+                let shape = Plane { imgs, h, w, m };
+                let xs = &x[i * in_sz..(i + imgs) * in_sz];
+                let gs = &g[i * out_sz..(i + imgs) * out_sz];
+                weight_grad_group(xs, gs, c, o, &shape, tile, &mut du);
+                i += imgs;
+            }
+            du
+        })
+        .collect();
+    // dU = Σ_parts, in part order, in parallel over rows of dU.
+    let mut du = vec![0.0f32; aa * c * o];
+    du.par_chunks_mut(o.max(1) * 16)
+        .enumerate()
+        .for_each(|(i, chunk)| {
+            let at = i * o.max(1) * 16;
+            for part in &partials {
+                for (s, v) in chunk.iter_mut().zip(&part[at..]) {
+                    *s += v;
+                }
+            }
+        });
+    match tile {
+        Tile::F2 => filter_grads_with::<4>(&du, o, c, &F2_G),
+        Tile::F4 => filter_grads_with::<6>(&du, o, c, &F4_G),
+    }
+}
+
+/// Tiles per group of the weight gradient: its GEMMs reduce over the tiles, so longer groups
+/// read and write the C×O accumulators less often (64 to 512 measured the same within noise on
+/// ShapeCNN's layers).
+const TARGET_TILES_WEIGHT: usize = 128;
+
+/// One group's share of dU: both transforms, then dU[ξ] += V[ξ]ᵀ · dM[ξ] for every ξ.
+fn weight_grad_group(
+    x: &[f32],
+    g: &[f32],
+    c: usize,
+    o: usize,
+    shape: &Plane,
+    tile: Tile,
+    du: &mut [f32],
+) {
+    let t = shape.imgs * shape.tiles();
+    let aa = tile.a() * tile.a();
+    let (cp, op) = (c.next_multiple_of(L), o.next_multiple_of(L));
+    SCRATCH.with(|s| {
+        let (v, dm) = &mut *s.borrow_mut();
+        grow(v, aa * t * cp);
+        grow(dm, aa * t * op);
+        transform_inputs(x, c, shape, tile, &mut v[..aa * t * cp]);
+        transform_grads(g, o, shape, tile, &mut dm[..aa * t * op]);
+        for xi in 0..aa {
+            sgemm_st(
+                c,
+                o,
+                t,
+                1.0,
+                &v[xi * t * cp..(xi + 1) * t * cp],
+                cp,
+                true,
+                &dm[xi * t * op..(xi + 1) * t * op],
+                op,
+                false,
+                1.0,
+                &mut du[xi * c * o..(xi + 1) * c * o],
+                o,
+            );
+        }
+    });
+}
+
+/// dW[o][c] = Gᵀ dU[·][c][o] G (3×3), in f64, rounded once.
+fn filter_grads_with<const A: usize>(
+    du: &[f32],
+    o: usize,
+    c: usize,
+    g: &[[f64; 3]; A],
+) -> Vec<f32> {
+    let mut dw = vec![0.0f32; o * c * 9];
+    dw.par_chunks_mut((c * 9).max(1))
+        .enumerate()
+        .for_each(|(oi, row)| {
+            for ci in 0..c {
+                let at = |xi: usize| du[(xi * c + ci) * o + oi] as f64;
+                // (dU G) (A×3), then Gᵀ (dU G) (3×3)
+                let mut dug = [[0.0f64; 3]; A];
+                for (i, r) in dug.iter_mut().enumerate() {
+                    for (ky, v) in r.iter_mut().enumerate() {
+                        *v = (0..A).map(|j| at(i * A + j) * g[j][ky]).sum();
+                    }
+                }
+                for ky in 0..3 {
+                    for kx in 0..3 {
+                        let v: f64 = (0..A).map(|i| g[i][ky] * dug[i][kx]).sum();
+                        row[ci * 9 + ky * 3 + kx] = v as f32;
+                    }
+                }
+            }
+        });
+    dw
+}
+
 /// The transforms work on `L` channels at once: every arithmetic step is a loop over the
 /// lanes, which the compiler turns into SIMD instructions (16 floats: one AVX-512 or two AVX2
 /// registers). With channels as lanes, a tile's cell is 16 contiguous floats in a
@@ -372,6 +519,31 @@ fn at4(d: &[Lanes; 6], r: &mut [Lanes; 4]) {
         r[1][l] = d1 - d2 + 2.0 * d3 - 2.0 * d4;
         r[2][l] = d1 + d2 + 4.0 * d3 + 4.0 * d4;
         r[3][l] = d1 - d2 + 8.0 * d3 - 8.0 * d4 + d5;
+    }
+}
+
+/// A = (Aᵀ)ᵀ of F(2×2, 3×3) (4×2): the adjoint of the output transform, for the weight gradient.
+#[inline(always)]
+fn a2(d: &[Lanes; 2], r: &mut [Lanes; 4]) {
+    for l in 0..L {
+        r[0][l] = d[0][l];
+        r[1][l] = d[0][l] + d[1][l];
+        r[2][l] = d[0][l] - d[1][l];
+        r[3][l] = -d[1][l];
+    }
+}
+
+/// A = (Aᵀ)ᵀ of F(4×4, 3×3) (6×4, the columns of `F4_AT`).
+#[inline(always)]
+fn a4(d: &[Lanes; 4], r: &mut [Lanes; 6]) {
+    for l in 0..L {
+        let (d0, d1, d2, d3) = (d[0][l], d[1][l], d[2][l], d[3][l]);
+        r[0][l] = d0;
+        r[1][l] = d0 + d1 + d2 + d3;
+        r[2][l] = d0 - d1 + d2 - d3;
+        r[3][l] = d0 + 2.0 * d1 + 4.0 * d2 + 8.0 * d3;
+        r[4][l] = d0 - 2.0 * d1 + 4.0 * d2 - 8.0 * d3;
+        r[5][l] = d3;
     }
 }
 
@@ -484,6 +656,97 @@ fn inputs_with<const A: usize>(
                         let at = ((i * A + j) * t_all + tt) * cp + c0;
                         if let Some(g) = v[at..].first_chunk_mut::<L>() {
                             *g = *cell;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `dM[ξ][t][o] = (A g_{o,t} Aᵀ)[ξ]` for every output channel and tile (g: the tile's m×m
+/// output gradients, zero past the image's edge): the weight gradient's second transform, laid
+/// out like V.
+fn transform_grads(g: &[f32], o: usize, p: &Plane, tile: Tile, dm: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        return unsafe { transform_grads_avx512(g, o, p, tile, dm) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { transform_grads_avx2(g, o, p, tile, dm) };
+    }
+    transform_grads_any(g, o, p, tile, dm)
+}
+
+/// [`transform_grads`] compiled for AVX-512 (same operations, same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn transform_grads_avx512(g: &[f32], o: usize, p: &Plane, tile: Tile, dm: &mut [f32]) {
+    transform_grads_any(g, o, p, tile, dm)
+}
+
+/// [`transform_grads`] compiled for AVX2 (same operations, same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transform_grads_avx2(g: &[f32], o: usize, p: &Plane, tile: Tile, dm: &mut [f32]) {
+    transform_grads_any(g, o, p, tile, dm)
+}
+
+#[inline(always)]
+fn transform_grads_any(g: &[f32], o: usize, p: &Plane, tile: Tile, dm: &mut [f32]) {
+    match tile {
+        Tile::F2 => grads_with::<2, 4>(g, o, p, dm, a2),
+        Tile::F4 => grads_with::<4, 6>(g, o, p, dm, a4),
+    }
+}
+
+/// As [`inputs_with`], with m×m tiles that do not overlap and no border: 16 gradient planes
+/// interleaved into a block of whole tiles (the overhang past the image stays zero), then
+/// `A · tile · Aᵀ` on 16 channels at once.
+#[inline(always)]
+fn grads_with<const M: usize, const A: usize>(
+    g: &[f32],
+    o: usize,
+    p: &Plane,
+    dm: &mut [f32],
+    a: fn(&[Lanes; M], &mut [Lanes; A]),
+) {
+    let (h, w) = (p.h, p.w);
+    let (tiles, tiles_x) = (p.tiles(), p.tiles_x());
+    let t_all = p.imgs * tiles;
+    let op = o.next_multiple_of(L);
+    let bw = tiles_x * M;
+    let mut block = vec![0.0f32; p.tiles_y() * M * bw * L];
+    let mut flat = vec![0.0f32; h * w * L];
+    let mut d = [[[0.0f32; L]; M]; M];
+    let mut r = [[[0.0f32; L]; A]; A];
+    for img in 0..p.imgs {
+        for o0 in (0..o).step_by(L) {
+            let lanes = L.min(o - o0);
+            let planes = &g[(img * o + o0) * h * w..(img * o + o0 + lanes) * h * w];
+            interleave(planes, lanes, h * w, &mut flat);
+            for (py, src) in flat.chunks(w * L).enumerate() {
+                block[py * bw * L..][..w * L].copy_from_slice(src);
+            }
+            for t in 0..tiles {
+                let corner = ((t / tiles_x) * M * bw + (t % tiles_x) * M) * L;
+                for (i, row) in d.iter_mut().enumerate() {
+                    for (j, cell) in row.iter_mut().enumerate() {
+                        if let Some(v) = block[corner + (i * bw + j) * L..].first_chunk::<L>() {
+                            *cell = *v;
+                        }
+                    }
+                }
+                two_sided(&d, a, &mut r);
+                let tt = img * tiles + t;
+                for (i, row) in r.iter().enumerate() {
+                    for (j, cell) in row.iter().enumerate() {
+                        let at = ((i * A + j) * t_all + tt) * op + o0;
+                        if let Some(v) = dm[at..].first_chunk_mut::<L>() {
+                            *v = *cell;
                         }
                     }
                 }
