@@ -1,11 +1,12 @@
 //! Train and hard-test accuracy per epoch of two or more training runs, on one chart — the check
 //! that a convolution algorithm does not change what a model learns (BENCHMARKS.md: ShapeCNN
-//! trained with im2col and with Winograd F(4×4), same seed).
+//! trained with im2col, with Winograd F(4×4) and with `auto`, same seed).
 //!
 //! ```sh
 //! SHORTCUT_CONV=im2col    shortcut train shape --epochs 10 --out runs/im2col
 //! SHORTCUT_CONV=winograd4 shortcut train shape --epochs 10 --out runs/winograd4
-//! cargo run --release --example accuracy_curves -- curves.png runs/im2col runs/winograd4
+//! SHORTCUT_CONV=auto      shortcut train shape --epochs 10 --out runs/auto
+//! cargo run --release --example accuracy_curves -- curves.png runs/im2col runs/winograd4 runs/auto
 //! ```
 //!
 //! Each run folder's `metrics.json` gives the curves, labelled with the folder's name; the table

@@ -37,7 +37,9 @@
 //!
 //! The input gradient of a 3×3, stride-1, padding-1 convolution is itself one: dx is the
 //! convolution of g with the kernel flipped in both axes and its channel axes swapped
-//! ([`flipped_filters`]), so the same code computes it.
+//! ([`flipped_filters`]), so the same code computes it. The weight gradient ([`weight_grad`])
+//! is the forward pass's adjoint: the same input transform, a transform of the output
+//! gradient's tiles, and GEMMs that reduce over the tiles instead of the channels.
 
 use crate::ops::matmul::gemm::sgemm_st;
 use rayon::prelude::*;
