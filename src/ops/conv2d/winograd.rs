@@ -275,7 +275,7 @@ fn group(
         let (v, mm) = &mut *s.borrow_mut();
         grow(v, aa * t * cp);
         grow(mm, aa * t * op);
-        transform_inputs(x, c, shape, tile, &mut v[..aa * t * cp]);
+        transform_tiles(Source::Inputs, x, c, shape, tile, &mut v[..aa * t * cp]);
         for xi in 0..aa {
             sgemm_st(
                 t,
@@ -397,8 +397,8 @@ fn weight_grad_group(
         let (v, dm) = &mut *s.borrow_mut();
         grow(v, aa * t * cp);
         grow(dm, aa * t * op);
-        transform_inputs(x, c, shape, tile, &mut v[..aa * t * cp]);
-        transform_grads(g, o, shape, tile, &mut dm[..aa * t * op]);
+        transform_tiles(Source::Inputs, x, c, shape, tile, &mut v[..aa * t * cp]);
+        transform_tiles(Source::Grads, g, o, shape, tile, &mut dm[..aa * t * op]);
         for xi in 0..aa {
             sgemm_st(
                 c,
@@ -549,7 +549,7 @@ fn a4(d: &[Lanes; 4], r: &mut [Lanes; 6]) {
     }
 }
 
-/// `out = T · X · Tᵀ` for L tiles at once, with the 1-D transform `f` (T) applied to the
+/// `out = T · X · Tᵀ` for L channels at once, with the 1-D transform `f` (T) applied to the
 /// columns, then to the rows. Everything stays in place: no tile array is returned by value.
 #[inline(always)]
 fn two_sided<const A: usize, const R: usize>(
@@ -574,181 +574,129 @@ fn two_sided<const A: usize, const R: usize>(
     }
 }
 
-/// `V[ξ][c][t] = (Bᵀ d B)[ξ]` for every channel and tile (d: the tile's (m+2)² inputs, the
-/// padding and the ragged last tiles read as zeros).
-fn transform_inputs(x: &[f32], c: usize, p: &Plane, tile: Tile, v: &mut [f32]) {
+/// The two transforms that read tiles from planes and write them, transformed, to the GEMMs'
+/// operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// `V[ξ][t][c] = (Bᵀ d B)[ξ]`: d the tile's (m+2)² inputs, overlapping neighbours by two,
+    /// the padding and the ragged last tiles read as zeros.
+    Inputs,
+    /// `dM[ξ][t][o] = (A g Aᵀ)[ξ]`: g the tile's m×m output gradients (tiles do not overlap),
+    /// zero past the image's edge — the weight gradient's second transform, A = (Aᵀ)ᵀ.
+    Grads,
+}
+
+/// `src` [imgs, ch, h, w] → `dst` [ξ][t][ch rounded up to 16], transformed as `into` says.
+fn transform_tiles(into: Source, src: &[f32], ch: usize, p: &Plane, tile: Tile, dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F (checked just above).
-        return unsafe { transform_inputs_avx512(x, c, p, tile, v) };
+        return unsafe { transform_tiles_avx512(into, src, ch, p, tile, dst) };
     }
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { transform_inputs_avx2(x, c, p, tile, v) };
+        return unsafe { transform_tiles_avx2(into, src, ch, p, tile, dst) };
     }
-    transform_inputs_any(x, c, p, tile, v)
+    transform_tiles_any(into, src, ch, p, tile, dst)
 }
 
-/// [`transform_inputs`] compiled for AVX-512: a lane group is one register. Rust never fuses
+/// [`transform_tiles`] compiled for AVX-512: a lane group is one register. Rust never fuses
 /// a multiply and an add on its own (no FMA contraction), so every build gives the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn transform_inputs_avx512(x: &[f32], c: usize, p: &Plane, tile: Tile, v: &mut [f32]) {
-    transform_inputs_any(x, c, p, tile, v)
+unsafe fn transform_tiles_avx512(
+    into: Source,
+    src: &[f32],
+    ch: usize,
+    p: &Plane,
+    tile: Tile,
+    dst: &mut [f32],
+) {
+    transform_tiles_any(into, src, ch, p, tile, dst)
 }
 
-/// [`transform_inputs`] compiled for AVX2: the same operations in the same order.
+/// [`transform_tiles`] compiled for AVX2: the same operations in the same order.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn transform_inputs_avx2(x: &[f32], c: usize, p: &Plane, tile: Tile, v: &mut [f32]) {
-    transform_inputs_any(x, c, p, tile, v)
+unsafe fn transform_tiles_avx2(
+    into: Source,
+    src: &[f32],
+    ch: usize,
+    p: &Plane,
+    tile: Tile,
+    dst: &mut [f32],
+) {
+    transform_tiles_any(into, src, ch, p, tile, dst)
 }
 
 #[inline(always)]
-fn transform_inputs_any(x: &[f32], c: usize, p: &Plane, tile: Tile, v: &mut [f32]) {
-    match tile {
-        Tile::F2 => inputs_with::<4>(x, c, p, v, bt2),
-        Tile::F4 => inputs_with::<6>(x, c, p, v, bt4),
+fn transform_tiles_any(
+    into: Source,
+    src: &[f32],
+    ch: usize,
+    p: &Plane,
+    tile: Tile,
+    dst: &mut [f32],
+) {
+    match (into, tile) {
+        (Source::Inputs, Tile::F2) => tiles_with::<4, 4>(src, ch, p, dst, bt2),
+        (Source::Inputs, Tile::F4) => tiles_with::<6, 6>(src, ch, p, dst, bt4),
+        (Source::Grads, Tile::F2) => tiles_with::<2, 4>(src, ch, p, dst, a2),
+        (Source::Grads, Tile::F4) => tiles_with::<4, 6>(src, ch, p, dst, a4),
     }
 }
 
+/// Read K×K tiles m apart (K = m + 2: inputs, overlapping; K = m: gradients) and write
+/// `f · tile · fᵀ` (A×A) for 16 channels at once.
+///
+/// The 16 planes are first interleaved into a block with a zero border of (K − m)/2 (one row and
+/// column of zeros before — the padding — for inputs, none for gradients) and zeros past the
+/// image (the ragged last tiles' overhang): cell (py, px) of channel l is `block[(py·bw + px)·L
+/// + l]`, so a tile reads K² lane groups at fixed offsets from its corner, with no bounds tests.
+/// Lanes of channels past `ch` hold leftovers that the GEMMs never read.
 #[inline(always)]
-fn inputs_with<const A: usize>(
-    x: &[f32],
-    c: usize,
+fn tiles_with<const K: usize, const A: usize>(
+    src: &[f32],
+    ch: usize,
     p: &Plane,
-    v: &mut [f32],
-    bt: fn(&[Lanes; A], &mut [Lanes; A]),
+    dst: &mut [f32],
+    f: fn(&[Lanes; K], &mut [Lanes; A]),
 ) {
     let (h, w, m) = (p.h, p.w, p.m);
     let (tiles, tiles_x) = (p.tiles(), p.tiles_x());
     let t_all = p.imgs * tiles;
-    let cp = c.next_multiple_of(L);
-    // 16 planes interleaved, with a zero border (one row and column of zeros before, the
-    // padding and the ragged last tiles' overhang after): cell (py, px) of channel l is
-    // `block[(py·pw + px)·L + l]`, so a tile reads (m+2)² lane groups at fixed offsets from its
-    // corner, with no bounds tests. Lanes of channels past C stay zero.
-    let pw = tiles_x * m + 2;
-    let mut block = vec![0.0f32; (p.tiles_y() * m + 2) * pw * L];
+    let cp = ch.next_multiple_of(L);
+    let border = (K - m) / 2;
+    let bw = tiles_x * m + 2 * border;
+    let mut block = vec![0.0f32; (p.tiles_y() * m + 2 * border) * bw * L];
     let mut flat = vec![0.0f32; h * w * L];
-    let mut d = [[[0.0f32; L]; A]; A];
+    let mut d = [[[0.0f32; L]; K]; K];
     let mut r = [[[0.0f32; L]; A]; A];
     for img in 0..p.imgs {
-        for c0 in (0..c).step_by(L) {
-            let lanes = L.min(c - c0);
-            let planes = &x[(img * c + c0) * h * w..(img * c + c0 + lanes) * h * w];
+        for c0 in (0..ch).step_by(L) {
+            let lanes = L.min(ch - c0);
+            let planes = &src[(img * ch + c0) * h * w..(img * ch + c0 + lanes) * h * w];
             interleave(planes, lanes, h * w, &mut flat);
-            for (py, src) in flat.chunks(w * L).enumerate() {
-                block[((py + 1) * pw + 1) * L..][..w * L].copy_from_slice(src);
+            for (py, row) in flat.chunks(w * L).enumerate() {
+                block[((py + border) * bw + border) * L..][..w * L].copy_from_slice(row);
             }
             for t in 0..tiles {
-                let corner = ((t / tiles_x) * m * pw + (t % tiles_x) * m) * L;
+                let corner = ((t / tiles_x) * m * bw + (t % tiles_x) * m) * L;
                 for (i, row) in d.iter_mut().enumerate() {
                     for (j, cell) in row.iter_mut().enumerate() {
-                        if let Some(g) = block[corner + (i * pw + j) * L..].first_chunk::<L>() {
+                        if let Some(g) = block[corner + (i * bw + j) * L..].first_chunk::<L>() {
                             *cell = *g;
                         }
                     }
                 }
-                two_sided(&d, bt, &mut r);
+                two_sided(&d, f, &mut r);
                 let tt = img * tiles + t;
                 for (i, row) in r.iter().enumerate() {
                     for (j, cell) in row.iter().enumerate() {
                         let at = ((i * A + j) * t_all + tt) * cp + c0;
-                        if let Some(g) = v[at..].first_chunk_mut::<L>() {
+                        if let Some(g) = dst[at..].first_chunk_mut::<L>() {
                             *g = *cell;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `dM[ξ][t][o] = (A g_{o,t} Aᵀ)[ξ]` for every output channel and tile (g: the tile's m×m
-/// output gradients, zero past the image's edge): the weight gradient's second transform, laid
-/// out like V.
-fn transform_grads(g: &[f32], o: usize, p: &Plane, tile: Tile, dm: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above).
-        return unsafe { transform_grads_avx512(g, o, p, tile, dm) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { transform_grads_avx2(g, o, p, tile, dm) };
-    }
-    transform_grads_any(g, o, p, tile, dm)
-}
-
-/// [`transform_grads`] compiled for AVX-512 (same operations, same bits).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn transform_grads_avx512(g: &[f32], o: usize, p: &Plane, tile: Tile, dm: &mut [f32]) {
-    transform_grads_any(g, o, p, tile, dm)
-}
-
-/// [`transform_grads`] compiled for AVX2 (same operations, same bits).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn transform_grads_avx2(g: &[f32], o: usize, p: &Plane, tile: Tile, dm: &mut [f32]) {
-    transform_grads_any(g, o, p, tile, dm)
-}
-
-#[inline(always)]
-fn transform_grads_any(g: &[f32], o: usize, p: &Plane, tile: Tile, dm: &mut [f32]) {
-    match tile {
-        Tile::F2 => grads_with::<2, 4>(g, o, p, dm, a2),
-        Tile::F4 => grads_with::<4, 6>(g, o, p, dm, a4),
-    }
-}
-
-/// As [`inputs_with`], with m×m tiles that do not overlap and no border: 16 gradient planes
-/// interleaved into a block of whole tiles (the overhang past the image stays zero), then
-/// `A · tile · Aᵀ` on 16 channels at once.
-#[inline(always)]
-fn grads_with<const M: usize, const A: usize>(
-    g: &[f32],
-    o: usize,
-    p: &Plane,
-    dm: &mut [f32],
-    a: fn(&[Lanes; M], &mut [Lanes; A]),
-) {
-    let (h, w) = (p.h, p.w);
-    let (tiles, tiles_x) = (p.tiles(), p.tiles_x());
-    let t_all = p.imgs * tiles;
-    let op = o.next_multiple_of(L);
-    let bw = tiles_x * M;
-    let mut block = vec![0.0f32; p.tiles_y() * M * bw * L];
-    let mut flat = vec![0.0f32; h * w * L];
-    let mut d = [[[0.0f32; L]; M]; M];
-    let mut r = [[[0.0f32; L]; A]; A];
-    for img in 0..p.imgs {
-        for o0 in (0..o).step_by(L) {
-            let lanes = L.min(o - o0);
-            let planes = &g[(img * o + o0) * h * w..(img * o + o0 + lanes) * h * w];
-            interleave(planes, lanes, h * w, &mut flat);
-            for (py, src) in flat.chunks(w * L).enumerate() {
-                block[py * bw * L..][..w * L].copy_from_slice(src);
-            }
-            for t in 0..tiles {
-                let corner = ((t / tiles_x) * M * bw + (t % tiles_x) * M) * L;
-                for (i, row) in d.iter_mut().enumerate() {
-                    for (j, cell) in row.iter_mut().enumerate() {
-                        if let Some(v) = block[corner + (i * bw + j) * L..].first_chunk::<L>() {
-                            *cell = *v;
-                        }
-                    }
-                }
-                two_sided(&d, a, &mut r);
-                let tt = img * tiles + t;
-                for (i, row) in r.iter().enumerate() {
-                    for (j, cell) in row.iter().enumerate() {
-                        let at = ((i * A + j) * t_all + tt) * op + o0;
-                        if let Some(v) = dm[at..].first_chunk_mut::<L>() {
-                            *v = *cell;
                         }
                     }
                 }
