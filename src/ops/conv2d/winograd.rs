@@ -271,11 +271,7 @@ fn group(
     let t = shape.imgs * shape.tiles();
     let aa = tile.a() * tile.a();
     let (cp, op) = (c.next_multiple_of(L), o.next_multiple_of(L));
-    SCRATCH.with(|s| {
-        let (v, mm) = &mut *s.borrow_mut();
-        grow(v, aa * t * cp);
-        grow(mm, aa * t * op);
-        transform_tiles(Source::Inputs, x, c, shape, tile, &mut v[..aa * t * cp]);
+    with_transformed_inputs(x, c, o, shape, tile, |v, mm| {
         for xi in 0..aa {
             sgemm_st(
                 t,
@@ -294,6 +290,32 @@ fn group(
             );
         }
         transform_outputs(&mm[..aa * t * op], o, shape, epi, tile, y);
+    });
+}
+
+/// Run `f(V, other)` on this thread's scratch: V [ξ][t][c] holds the group's transformed inputs
+/// (C channels), `other` room for a second [ξ][t][o] operand (O channels, rows rounded up to 16)
+/// — the forward's products M, or the weight gradient's transformed output gradients.
+fn with_transformed_inputs(
+    x: &[f32],
+    c: usize,
+    o: usize,
+    shape: &Plane,
+    tile: Tile,
+    f: impl FnOnce(&[f32], &mut [f32]),
+) {
+    let t = shape.imgs * shape.tiles();
+    let aa = tile.a() * tile.a();
+    let (vlen, olen) = (
+        aa * t * c.next_multiple_of(L),
+        aa * t * o.next_multiple_of(L),
+    );
+    SCRATCH.with(|s| {
+        let (v, other) = &mut *s.borrow_mut();
+        grow(v, vlen);
+        grow(other, olen);
+        transform_tiles(Source::Inputs, x, c, shape, tile, &mut v[..vlen]);
+        f(&v[..vlen], &mut other[..olen]);
     });
 }
 
@@ -393,12 +415,8 @@ fn weight_grad_group(
     let t = shape.imgs * shape.tiles();
     let aa = tile.a() * tile.a();
     let (cp, op) = (c.next_multiple_of(L), o.next_multiple_of(L));
-    SCRATCH.with(|s| {
-        let (v, dm) = &mut *s.borrow_mut();
-        grow(v, aa * t * cp);
-        grow(dm, aa * t * op);
-        transform_tiles(Source::Inputs, x, c, shape, tile, &mut v[..aa * t * cp]);
-        transform_tiles(Source::Grads, g, o, shape, tile, &mut dm[..aa * t * op]);
+    with_transformed_inputs(x, c, o, shape, tile, |v, dm| {
+        transform_tiles(Source::Grads, g, o, shape, tile, dm);
         for xi in 0..aa {
             sgemm_st(
                 c,
