@@ -425,11 +425,55 @@ fn conv2d_relu(c: &mut Criterion) {
     }
 }
 
+/// LazyCNN's feature extractor, conv 3→16 (3×3, padding 1) + ReLU + adaptive average pool to
+/// 2×2, on the CPU at batch 64: `fused/…` is `conv2d_relu_adaptive_avg_pool2d` (one pass, the
+/// activation never formed, Winograd F(2×2) inside), `unfused/…` is `conv2d_relu` then
+/// `adaptive_avg_pool2d`. Forward+backward computes the weight and bias gradients (LazyCNN's
+/// input needs none). GFLOP/s are counted with the direct convolution's FLOPs (2·MACs per pass;
+/// forward+backward: 2 passes), not the fewer the fused kernel does.
+/// Groups `conv2d_relu_pool/{fwd,fwd+bwd}`.
+fn conv2d_relu_pool(c: &mut Criterion) {
+    let (name, ci, co, hw) = CONV_LAYERS[0];
+    for pass in ["fwd", "fwd+bwd"] {
+        let mut group = conv_group(c, format!("conv2d_relu_pool/{pass}"));
+        let p = Conv2dParams::new(1, 1);
+        let (x, w, b, args, _) = conv_inputs(ci, co, hw, Device::Cpu);
+        let g = rand_on(&[BATCH, co, 2, 2], 5, Device::Cpu);
+        let passes = if pass == "fwd" { 1 } else { 2 };
+        group.throughput(Throughput::Elements(2 * args.macs() * passes));
+        let (w, b) = (
+            w.detach().requires_grad_(pass != "fwd").unwrap(),
+            b.detach().requires_grad_(pass != "fwd").unwrap(),
+        );
+        for fused in [true, false] {
+            let id = format!("{}/{name}", if fused { "fused" } else { "unfused" });
+            group.bench_function(id, |bench| {
+                bench.iter(|| {
+                    let y = if fused {
+                        x.conv2d_relu_adaptive_avg_pool2d(&w, Some(&b), p, 2, 2)
+                            .unwrap()
+                    } else {
+                        let a = x.conv2d_relu(&w, Some(&b), p).unwrap();
+                        a.adaptive_avg_pool2d(2, 2).unwrap()
+                    };
+                    if pass != "fwd" {
+                        y.backward_with_grad(&g).unwrap();
+                        w.zero_grad();
+                        b.zero_grad();
+                    }
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 criterion_group!(
     benches,
     conv2d,
     conv2d_winograd,
     conv2d_relu,
+    conv2d_relu_pool,
     matmul,
     memory_bound,
     color_jitter,

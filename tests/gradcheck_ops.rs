@@ -62,6 +62,27 @@ proptest! {
         check(|t| t[0].conv2d_relu(&t[1], Some(&t[2]), params), &[x, wt, b]);
     }
 
+    /// The fused conv + ReLU + adaptive average pool (LazyCNN's feature extractor), on shapes
+    /// its kernel takes (even maps, windows split at even rows and columns); the kink as above.
+    #[test]
+    fn conv2d_relu_pool_grad_matches_finite_differences(
+        n in 1usize..3, c in 1usize..5, o in 1usize..4, th in 1usize..4, tw in 1usize..4,
+        oh in 1usize..3, ow in 1usize..3, seed in 0u64..1000,
+    ) {
+        let (h, w) = (2 * th * oh, 2 * tw * ow);
+        prop_assert!(shortcut::ops::conv2d::pooled::supports(c, h, w, oh, ow));
+        let params = Conv2dParams::new(1, 1);
+        let x = uniform(&[n, c, h, w], -1.0, 1.0, seed);
+        let wt = uniform(&[o, c, 3, 3], -1.0, 1.0, seed + 1);
+        let b = uniform(&[o], -1.0, 1.0, seed + 2);
+        let z = x.conv2d(&wt, Some(&b), params).unwrap().to_vec().unwrap();
+        prop_assume!(z.iter().all(|v| v.abs() > 0.02));
+        check(
+            |t| t[0].conv2d_relu_adaptive_avg_pool2d(&t[1], Some(&t[2]), params, oh, ow),
+            &[x, wt, b],
+        );
+    }
+
     #[test]
     fn matmul_grad_matches_finite_differences(
         m in 1usize..7, k in 1usize..7, n in 1usize..7, ta in any::<bool>(), tb in any::<bool>(), seed in 0u64..1000,

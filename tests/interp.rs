@@ -177,10 +177,10 @@ fn frozen_parameters_skip_the_weight_gradient_kernels() {
         launches::counts()
     };
     let trained = run();
-    assert_eq!(trained.get("conv2d_bwd_weight"), Some(&1));
-    // LazyCNN's conv and ReLU run fused: the bias gradient comes with the ReLU's mask, in one
-    // pass (`relu_mask_and_bias_grad`), not from `conv2d_bwd_bias`.
-    assert_eq!(trained.get("relu_mask_and_bias_grad"), Some(&1));
+    // LazyCNN's conv, ReLU and pool run fused: its weight and bias gradients come from one
+    // kernel (`conv2d_relu_pool_bwd_params`), not from `conv2d_bwd_weight`/`_bias`.
+    assert_eq!(trained.get("conv2d_relu_pool_bwd_params"), Some(&1));
+    assert_eq!(trained.get("conv2d_bwd_weight"), None);
     assert_eq!(trained.get("conv2d_bwd_bias"), None);
     // Forward: 2 matmuls; backward: ∂x and ∂W of each Linear.
     assert_eq!(trained.get("matmul"), Some(&6));
@@ -188,9 +188,13 @@ fn frozen_parameters_skip_the_weight_gradient_kernels() {
     {
         let _frozen = freeze(model.as_ref()).unwrap();
         let frozen = run();
-        assert_eq!(frozen.get("conv2d_bwd_weight"), None, "{frozen:?}");
+        assert_eq!(
+            frozen.get("conv2d_relu_pool_bwd_params"),
+            None,
+            "{frozen:?}"
+        );
+        assert_eq!(frozen.get("conv2d_bwd_weight"), None);
         assert_eq!(frozen.get("conv2d_bwd_bias"), None);
-        assert_eq!(frozen.get("relu_mask_and_bias_grad"), None);
         assert_eq!(frozen.get("conv2d_bwd_input"), Some(&1));
         assert_eq!(
             frozen.get("matmul"),

@@ -52,9 +52,13 @@ impl LazyCNN {
 }
 
 impl Module for LazyCNN {
+    /// The convolution, its ReLU and the pool run as one fused operation
+    /// ([`Tensor::conv2d_relu_adaptive_avg_pool2d`]) unless a hook sits on one of them.
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
-        let h = self.color_mixer.forward(x)?;
-        let h = self.global_pool.forward(&h)?;
+        let h = match self.color_mixer.fused_with_pool(x, &self.global_pool) {
+            Some(h) => h?,
+            None => self.global_pool.forward(&self.color_mixer.forward(x)?)?,
+        };
         self.classifier.forward(&h)
     }
     fn hooks(&self) -> &ForwardHooks {

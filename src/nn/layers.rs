@@ -71,6 +71,15 @@ impl Module for Conv2d {
     fn forward_relu_fused(&self, x: &Tensor) -> Option<Result<Tensor>> {
         Some(x.conv2d_relu(&self.weight, self.bias.as_ref(), self.params))
     }
+    fn forward_relu_pool_fused(&self, x: &Tensor, out: (usize, usize)) -> Option<Result<Tensor>> {
+        Some(x.conv2d_relu_adaptive_avg_pool2d(
+            &self.weight,
+            self.bias.as_ref(),
+            self.params,
+            out.0,
+            out.1,
+        ))
+    }
     fn hooks(&self) -> &ForwardHooks {
         &self.hooks
     }

@@ -48,6 +48,14 @@ pub trait Module: Send + Sync {
         None
     }
 
+    /// This layer, a ReLU and an adaptive average pool to `out` (height, width), as one fused
+    /// operation, for layers that have one (`Conv2d`:
+    /// [`Tensor::conv2d_relu_adaptive_avg_pool2d`]); `None` for the others. The caller checks
+    /// that no hook would miss a tensor the fused operation never makes.
+    fn forward_relu_pool_fused(&self, _x: &Tensor, _out: (usize, usize)) -> Option<Result<Tensor>> {
+        None
+    }
+
     /// Sub-modules with their names (empty for a leaf layer).
     fn children(&self) -> Vec<(String, &dyn Module)> {
         Vec::new()

@@ -1,6 +1,6 @@
 //! A chain of modules, named "0", "1", … like PyTorch's `nn.Sequential`.
 
-use super::{prefixed, ForwardHooks, Module};
+use super::{prefixed, AdaptiveAvgPool2d, ForwardHooks, Module};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -54,6 +54,24 @@ impl Sequential {
             return None;
         }
         l.forward_relu_fused(h)
+    }
+}
+
+impl Sequential {
+    /// This chain and then `pool` as one fused operation, when the chain is exactly a layer
+    /// with a fused form followed by a `ReLU` and nothing of the three has forward hooks
+    /// (LazyCNN's `color_mixer` and `global_pool`); `None` otherwise.
+    pub fn fused_with_pool(&self, x: &Tensor, pool: &AdaptiveAvgPool2d) -> Option<Result<Tensor>> {
+        let [l, relu] = self.layers.as_slice() else {
+            return None;
+        };
+        let hooked = [self.hooks(), l.hooks(), relu.hooks(), pool.hooks()]
+            .iter()
+            .any(|h| !h.is_empty());
+        if relu.kind() != "ReLU" || hooked {
+            return None;
+        }
+        l.forward_relu_pool_fused(x, pool.out)
     }
 }
 

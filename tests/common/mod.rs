@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod winograd_bounds;
+
 use shortcut::{Device, Rng, Tensor};
 
 /// A tensor of values uniform in [lo, hi).

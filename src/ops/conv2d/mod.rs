@@ -23,6 +23,7 @@
 
 pub mod cpu;
 pub mod cuda;
+pub mod pooled;
 pub mod reference;
 pub mod wgpu;
 pub mod winograd;
@@ -193,6 +194,121 @@ impl Tensor {
             move |inp, g| conv2d_relu_grads(inp, g, &saved_y, &args),
         ))
     }
+}
+
+impl Tensor {
+    /// `relu(conv2d(x, weight, bias))` pooled to `out_h × out_w` by adaptive averaging, as one
+    /// operation on the tape (`conv2d_relu_pool`) where the CPU's fused kernel takes the shape
+    /// ([`pooled::supports`]: a 3×3, stride-1, padding-1 convolution of at most 4 input
+    /// channels on an even-sized map whose pooling windows split at even rows and columns —
+    /// LazyCNN's feature extractor). The [N, O, H, W] activation is never formed: backward
+    /// keeps one ReLU bit per output instead. Elsewhere (other shapes, GPUs) it is
+    /// [`Tensor::conv2d_relu`] then [`Tensor::adaptive_avg_pool2d`], two operations on the
+    /// tape. The fused convolution runs through Winograd F(2×2, 3×3), so its rounding differs
+    /// from the im2col path's (`tests/pooled.rs` states the bound).
+    pub fn conv2d_relu_adaptive_avg_pool2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: Conv2dParams,
+        out_h: usize,
+        out_w: usize,
+    ) -> Result<Tensor> {
+        let (args, inputs) = conv2d_inputs(self, weight, bias, &params)?;
+        let Some(s) = fused_pool_shape(&args, self.device(), out_h, out_w) else {
+            return self
+                .conv2d_relu(weight, bias, params)?
+                .adaptive_avg_pool2d(out_h, out_w);
+        };
+        let keep_mask =
+            crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+        let (y, mask) = {
+            let (sx, sw) = (inputs[0].storage(), inputs[1].storage());
+            let sb = inputs.get(2).map(|b| b.storage());
+            let b = match &sb {
+                Some(st) => Some(st.cpu()?),
+                None => None,
+            };
+            pooled::forward(sx.cpu()?, sw.cpu()?, b, s, keep_mask)
+        };
+        let mask = Arc::new(mask);
+        Ok(record(
+            "conv2d_relu_pool",
+            &inputs,
+            Storage::from_cpu(y),
+            Shape::new([s.n, s.o, s.oh, s.ow]),
+            move |inp, g| conv2d_relu_pool_grads(inp, g, &mask, s, &args),
+        ))
+    }
+}
+
+/// The fused kernel's sizes, when it can run this convolution and pooling on this device.
+fn fused_pool_shape(
+    a: &Conv2dArgs,
+    device: Device,
+    out_h: usize,
+    out_w: usize,
+) -> Option<pooled::Shape> {
+    let three_by_three = a.kh == 3 && a.kw == 3;
+    let same = a.stride_h == 1 && a.stride_w == 1 && a.pad_h == 1 && a.pad_w == 1;
+    let (c, h, w) = (a.c_in as usize, a.h as usize, a.w as usize);
+    let fits =
+        device == Device::Cpu && three_by_three && same && pooled::supports(c, h, w, out_h, out_w);
+    fits.then_some(pooled::Shape {
+        n: a.n as usize,
+        c,
+        h,
+        w,
+        o: a.c_out as usize,
+        oh: out_h,
+        ow: out_w,
+    })
+}
+
+/// The gradients of [`Tensor::conv2d_relu_adaptive_avg_pool2d`]'s inputs from ∂L/∂pooled:
+/// the weight and bias gradients straight from the input and the ReLU bits
+/// ([`pooled::backward`]); the input's, when it needs one, through the pre-activation
+/// gradient and the convolution's transposed pass.
+fn conv2d_relu_pool_grads(
+    inp: &[Tensor],
+    g: &Tensor,
+    mask: &[u16],
+    s: pooled::Shape,
+    args: &Conv2dArgs,
+) -> Result<Vec<Option<Tensor>>> {
+    same_device("conv2d_relu_pool backward", &[g, &inp[0]])?;
+    let (x, w) = (&inp[0], &inp[1]);
+    let wants_params = w.requires_grad() || inp.get(2).is_some_and(|b| b.requires_grad());
+    let (mut gw, mut gb) = (None, None);
+    if wants_params {
+        super::launches::note("conv2d_relu_pool_bwd_params");
+        let (dw, db) = {
+            let (sg, sx) = (g.storage(), x.storage());
+            pooled::backward(sx.cpu()?, sg.cpu()?, mask, s)
+        };
+        gw = w
+            .requires_grad()
+            .then(|| Tensor::from_storage(Storage::from_cpu(dw), Shape::new([s.o, s.c, 3, 3])));
+        gb = Some(Tensor::from_storage(
+            Storage::from_cpu(db),
+            Shape::new([s.o]),
+        ));
+    }
+    let gx = if x.requires_grad() {
+        let gpre = {
+            let sg = g.storage();
+            pooled::pre_activation_grad(sg.cpu()?, mask, s)
+        };
+        let gpre = Tensor::from_storage(Storage::from_cpu(gpre), args.out_shape());
+        Some(conv2d_bwd_input(&gpre, w, args)?)
+    } else {
+        None
+    };
+    let mut out = vec![gx, gw];
+    if let Some(b) = inp.get(2) {
+        out.push(gb.filter(|_| b.requires_grad()));
+    }
+    Ok(out)
 }
 
 /// Check a convolution's operands: its sizes and the list of inputs the tape records (x, w and

@@ -61,7 +61,7 @@ const F2_BT: [[f64; 4]; 4] = [
     [0.0, -1.0, 1.0, 0.0],
     [0.0, 1.0, 0.0, -1.0],
 ];
-const F2_G: [[f64; 3]; 4] = [
+pub(super) const F2_G: [[f64; 3]; 4] = [
     [1.0, 0.0, 0.0],
     [0.5, 0.5, 0.5],
     [0.5, -0.5, 0.5],
@@ -438,7 +438,7 @@ fn weight_grad_group(
 }
 
 /// dW[o][c] = Gᵀ dU[·][c][o] G (3×3), in f64, rounded once.
-fn filter_grads_with<const A: usize>(
+pub(super) fn filter_grads_with<const A: usize>(
     du: &[f32],
     o: usize,
     c: usize,
@@ -473,8 +473,8 @@ fn filter_grads_with<const A: usize>(
 /// registers). With channels as lanes, a tile's cell is 16 contiguous floats in a
 /// channel-interleaved copy of the planes: no gathers, and no ragged lane groups at the edges
 /// of small maps (only when the channel count is not a multiple of 16).
-const L: usize = 16;
-type Lanes = [f32; L];
+pub(super) const L: usize = 16;
+pub(super) type Lanes = [f32; L];
 
 /// The images of a group and the output tile side.
 struct Plane {
@@ -498,7 +498,7 @@ impl Plane {
 
 /// Bᵀ of F(2×2, 3×3) applied to a 4-vector of lanes.
 #[inline(always)]
-fn bt2(d: &[Lanes; 4], r: &mut [Lanes; 4]) {
+pub(super) fn bt2(d: &[Lanes; 4], r: &mut [Lanes; 4]) {
     for l in 0..L {
         r[0][l] = d[0][l] - d[2][l];
         r[1][l] = d[1][l] + d[2][l];
@@ -509,7 +509,7 @@ fn bt2(d: &[Lanes; 4], r: &mut [Lanes; 4]) {
 
 /// Aᵀ of F(2×2, 3×3).
 #[inline(always)]
-fn at2(d: &[Lanes; 4], r: &mut [Lanes; 2]) {
+pub(super) fn at2(d: &[Lanes; 4], r: &mut [Lanes; 2]) {
     for l in 0..L {
         r[0][l] = d[0][l] + d[1][l] + d[2][l];
         r[1][l] = d[1][l] - d[2][l] - d[3][l];
@@ -544,7 +544,7 @@ fn at4(d: &[Lanes; 6], r: &mut [Lanes; 4]) {
 
 /// A = (Aᵀ)ᵀ of F(2×2, 3×3) (4×2): the adjoint of the output transform, for the weight gradient.
 #[inline(always)]
-fn a2(d: &[Lanes; 2], r: &mut [Lanes; 4]) {
+pub(super) fn a2(d: &[Lanes; 2], r: &mut [Lanes; 4]) {
     for l in 0..L {
         r[0][l] = d[0][l];
         r[1][l] = d[0][l] + d[1][l];
