@@ -419,6 +419,10 @@ fn forward_image<const C: usize, const ISA: u8>(
             input_tiles::<C>(&sc.split, s, ty, tx0, &mut sc.v);
             for g in 0..s.groups() {
                 products::<C>(&sc.v, &k.u[g * 16 * C..(g + 1) * 16 * C], &mut sc.m);
+                // Consecutive tiles of one window add into `run` (a register), which goes
+                // into the window's sum when the window changes.
+                let wins = &mut sc.win[g * nw + k.win_y[ty] * s.ow..][..s.ow];
+                let (mut run, mut cur) = ([0.0f32; L], k.win_x[tx0]);
                 for (t, m) in sc.m[..nt].iter().enumerate() {
                     let out = output_tile(m);
                     let (sum, bits) = relu_sum::<ISA>(&out, &k.bias[g]);
@@ -426,11 +430,14 @@ fn forward_image<const C: usize, const ISA: u8>(
                         let at = (g * tiles + ty * s.tiles_x() + tx0 + t) * 4;
                         mk[at..at + 4].copy_from_slice(&bits);
                     }
-                    let acc = &mut sc.win[g * nw + k.window(ty, tx0 + t)];
-                    for l in 0..L {
-                        acc[l] += sum[l];
+                    let win = k.win_x[tx0 + t];
+                    if win != cur {
+                        add_lanes(&mut wins[cur], &run);
+                        (run, cur) = ([0.0; L], win);
                     }
+                    add_lanes(&mut run, &sum);
                 }
+                add_lanes(&mut wins[cur], &run);
             }
         }
     }
@@ -702,17 +709,17 @@ fn backward_image<const C: usize, const ISA: u8>(
             let nt = L.min(s.tiles_x() - tx0);
             input_tiles::<C>(&sc.split, s, ty, tx0, &mut sc.v);
             for g in 0..s.groups() {
+                let wins = &sc.win[g * nw + k.win_y[ty] * s.ow..][..s.ow];
+                let mut db_chunk = [0.0f32; L];
                 for (t, dm) in sc.m[..nt].iter_mut().enumerate() {
                     let at = (g * tiles + ty * s.tiles_x() + tx0 + t) * 4;
-                    let gw = &sc.win[g * nw + k.window(ty, tx0 + t)];
-                    let gt = masked::<ISA>(gw, &mask[at..at + 4]);
+                    let gt = masked::<ISA>(&wins[k.win_x[tx0 + t]], &mask[at..at + 4]);
                     for out in &gt {
-                        for l in 0..L {
-                            db[g][l] += out[l];
-                        }
+                        add_lanes(&mut db_chunk, out);
                     }
                     *dm = grad_tile(&gt);
                 }
+                add_lanes(&mut db[g], &db_chunk);
                 let dug = &mut du[g * 16 * C..(g + 1) * 16 * C];
                 weight_products::<C>(&sc.v, &sc.m[..nt], dug);
             }
