@@ -51,12 +51,17 @@ use common::uniform;
 use common::winograd_bounds::{absolute_sums, weight_absolute_sums};
 use proptest::prelude::*;
 use shortcut::autograd::gradcheck::{check_gradients, GradCheck};
+use shortcut::autograd::Tape;
 use shortcut::ops::conv2d::cpu::{set_algorithm, Algorithm};
 use shortcut::ops::conv2d::reference;
 use shortcut::ops::conv2d::winograd::{self, Tile};
 use shortcut::ops::conv2d::Conv2dArgs;
 use shortcut::ops::Conv2dParams;
 use shortcut::{Rng, Tensor};
+use std::sync::Mutex;
+
+/// The convolution algorithm is a process-wide setting: the tests that force one take turns.
+static ALGORITHM: Mutex<()> = Mutex::new(());
 
 fn args(n: usize, c: usize, h: usize, w: usize, o: usize) -> Conv2dArgs {
     let x = shortcut::Shape::from(vec![n, c, h, w]);
@@ -270,6 +275,7 @@ proptest! {
 /// checked against the bound above instead, not against finite differences.
 #[test]
 fn conv2d_with_winograd_passes_the_gradient_check() {
+    let _turn = ALGORITHM.lock().unwrap_or_else(|e| e.into_inner());
     set_algorithm(Algorithm::Winograd(Tile::F2));
     for (n, c, h, w, o, seed) in [(1, 2, 5, 4, 3, 1), (2, 3, 3, 7, 2, 2), (1, 1, 1, 1, 1, 3)] {
         let x = uniform(&[n, c, h, w], -1.0, 1.0, seed);
@@ -281,4 +287,55 @@ fn conv2d_with_winograd_passes_the_gradient_check() {
         }
     }
     set_algorithm(Algorithm::Auto);
+}
+
+/// The fused conv + ReLU + 2×2 max pool (its forward through Winograd, forced here: `auto`
+/// would take im2col at these channel counts, and the op would be the separate three) against
+/// finite differences. A step h = 0.01 of one x, w or b value (all in [−1, 1]) moves each
+/// pre-activation by at most 0.01; seeds whose pre-activations come within 0.02 of zero, or
+/// whose windows' two largest values within 0.04 of each other, could step across a kink, so
+/// they are skipped (at least two seeds are checked).
+#[test]
+fn conv2d_relu_max_pool_passes_the_gradient_check() {
+    let _turn = ALGORITHM.lock().unwrap_or_else(|e| e.into_inner());
+    set_algorithm(Algorithm::Winograd(Tile::F2));
+    let (n, c, h, w, o) = (1, 2, 4, 6, 2);
+    let margin = 0.02;
+    let mut checked = 0;
+    for seed in 0..200u64 {
+        let x = uniform(&[n, c, h, w], -1.0, 1.0, 3 * seed);
+        let wt = uniform(&[o, c, 3, 3], -1.0, 1.0, 3 * seed + 1);
+        let b = uniform(&[o], -1.0, 1.0, 3 * seed + 2);
+        let z = x.conv2d(&wt, Some(&b), Conv2dParams::new(1, 1)).unwrap();
+        let z = z.to_vec().unwrap();
+        let clear_of_zero = z.iter().all(|v| v.abs() > margin);
+        let clear_ties = (0..n * o * (h / 2) * (w / 2)).all(|k| {
+            let (plane, py, px) = (k / ((h / 2) * (w / 2)), k / (w / 2) % (h / 2), k % (w / 2));
+            let mut win: Vec<f32> = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                .iter()
+                .map(|(dy, dx)| z[plane * h * w + (2 * py + dy) * w + 2 * px + dx].max(0.0))
+                .collect();
+            win.sort_by(|a, b| b.total_cmp(a));
+            win[0] == 0.0 || win[0] - win[1] > 2.0 * margin
+        });
+        if !(clear_of_zero && clear_ties) {
+            continue;
+        }
+        let f =
+            |t: &[Tensor]| t[0].conv2d_relu_max_pool2d(&t[1], Some(&t[2]), Conv2dParams::new(1, 1));
+        // the fused operation itself, not the separate three
+        let leaf = wt.detach().requires_grad_(true).unwrap();
+        let y = f(&[x.clone(), leaf, b.clone()]).unwrap();
+        let ops: Vec<_> = Tape::of(&y).unwrap().entries.iter().map(|e| e.op).collect();
+        assert_eq!(ops, ["conv2d_relu_maxpool"]);
+        if let Err(e) = check_gradients(f, &[x, wt, b], GradCheck::default()) {
+            panic!("seed {seed}: {e}");
+        }
+        checked += 1;
+        if checked == 3 {
+            break;
+        }
+    }
+    set_algorithm(Algorithm::Auto);
+    assert!(checked >= 2, "only {checked} seeds were clear of the kinks");
 }

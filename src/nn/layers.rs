@@ -71,6 +71,9 @@ impl Module for Conv2d {
     fn forward_relu_fused(&self, x: &Tensor) -> Option<Result<Tensor>> {
         Some(x.conv2d_relu(&self.weight, self.bias.as_ref(), self.params))
     }
+    fn forward_relu_max_pool_fused(&self, x: &Tensor) -> Option<Result<Tensor>> {
+        Some(x.conv2d_relu_max_pool2d(&self.weight, self.bias.as_ref(), self.params))
+    }
     fn forward_relu_pool_fused(&self, x: &Tensor, out: (usize, usize)) -> Option<Result<Tensor>> {
         Some(x.conv2d_relu_adaptive_avg_pool2d(
             &self.weight,
@@ -210,6 +213,9 @@ impl Module for MaxPool2d {
     }
     fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
         x.max_pool2d(self.params)
+    }
+    fn max_pool_params(&self) -> Option<PoolParams> {
+        Some(self.params)
     }
     fn hooks(&self) -> &ForwardHooks {
         &self.hooks

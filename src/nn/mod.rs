@@ -56,6 +56,18 @@ pub trait Module: Send + Sync {
         None
     }
 
+    /// This layer, a ReLU and a 2×2, stride-2 max pool as one fused operation, for layers that
+    /// have one (`Conv2d`: [`Tensor::conv2d_relu_max_pool2d`]); `None` for the others.
+    /// [`Sequential`] calls it for such a triple when none of the three has forward hooks.
+    fn forward_relu_max_pool_fused(&self, _x: &Tensor) -> Option<Result<Tensor>> {
+        None
+    }
+
+    /// The window, stride and padding of a max-pooling layer (`MaxPool2d`); `None` for others.
+    fn max_pool_params(&self) -> Option<crate::ops::PoolParams> {
+        None
+    }
+
     /// Sub-modules with their names (empty for a leaf layer).
     fn children(&self) -> Vec<(String, &dyn Module)> {
         Vec::new()

@@ -2,6 +2,7 @@
 
 use super::{prefixed, AdaptiveAvgPool2d, ForwardHooks, Module};
 use crate::error::{Error, Result};
+use crate::ops::PoolParams;
 use crate::tensor::Tensor;
 
 /// Runs its layers in order.
@@ -58,6 +59,20 @@ impl Sequential {
 }
 
 impl Sequential {
+    /// Layers `i`, `i + 1` and `i + 2` as one fused operation, when they are a layer with a
+    /// fused form, a `ReLU` and a 2×2, stride-2 max pool, none with hooks.
+    fn fused_with_next_two(&self, i: usize, h: &Tensor) -> Option<Result<Tensor>> {
+        let [l, relu, pool] = self.layers.get(i..i + 3)? else {
+            return None;
+        };
+        let hooked = [l, relu, pool].iter().any(|m| !m.hooks().is_empty());
+        let pool_2x2 = pool.max_pool_params() == Some(PoolParams::new(2, 2, 0));
+        if relu.kind() != "ReLU" || !pool_2x2 || hooked {
+            return None;
+        }
+        l.forward_relu_max_pool_fused(h)
+    }
+
     /// This chain and then `pool` as one fused operation, when the chain is exactly a layer
     /// with a fused form followed by a `ReLU` and nothing of the three has forward hooks
     /// (LazyCNN's `color_mixer` and `global_pool`); `None` otherwise.
@@ -85,7 +100,10 @@ impl Module for Sequential {
         let mut h = x.clone();
         let mut i = 0;
         while let Some(l) = self.layers.get(i) {
-            if let Some(fused) = self.fused_with_next(i, &h) {
+            if let Some(fused) = self.fused_with_next_two(i, &h) {
+                h = fused?;
+                i += 3;
+            } else if let Some(fused) = self.fused_with_next(i, &h) {
                 h = fused?;
                 i += 2;
             } else {

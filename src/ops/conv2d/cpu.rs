@@ -272,6 +272,35 @@ pub fn conv2d_fwd(x: &[f32], w: &[f32], b: Option<&[f32]>, a: &Conv2dArgs) -> Ve
     conv2d_fwd_fused(x, w, b, a, false)
 }
 
+/// `max_pool2d(relu(conv2d(x, w, b)), 2)` in one pass when the convolution goes through
+/// Winograd and the map's sides are even ([`winograd::conv3x3_max_pool2`]): the pooled values
+/// [N, O, H/2, W/2] and the argmax indices `max_pool2d` would keep. `None` where the
+/// convolution takes another path (the caller then runs the separate operations).
+pub fn conv2d_relu_max_pool2_fwd(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    a: &Conv2dArgs,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let d = Dims::of(a);
+    let tile = winograd_tile(&d)?;
+    if !d.h.is_multiple_of(2) || !d.w.is_multiple_of(2) || d.h == 0 || d.w == 0 {
+        return None;
+    }
+    let len = a.n as usize * d.o * (d.h / 2) * (d.w / 2);
+    let (mut y, mut idx) = (take(len), take(len));
+    if len > 0 {
+        let u = winograd::filter_transform(w, d.o, d.c, tile);
+        let epi = winograd::Epilogue {
+            bias: b,
+            relu: true,
+        };
+        let n = a.n as usize;
+        winograd::conv3x3_max_pool2(x, n, d.c, d.h, d.w, &u, d.o, epi, tile, &mut y, &mut idx);
+    }
+    Some((y, idx))
+}
+
 /// [`conv2d_fwd`], then, with `relu`, y = max(y, 0) — applied where each output is produced
 /// (Winograd's output transform; right after each image's GEMM, while its output is still in
 /// the cache) instead of in a separate pass over the whole tensor.

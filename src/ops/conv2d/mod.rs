@@ -28,6 +28,7 @@ pub mod reference;
 pub mod wgpu;
 pub mod winograd;
 
+use super::pool::{max_pool2d_bwd, PoolArgs, PoolParams};
 use super::relu::{cuda as relu_cuda, relu_bwd, wgpu as relu_wgpu};
 use super::same_device;
 use crate::autograd::record;
@@ -238,6 +239,57 @@ impl Tensor {
             Storage::from_cpu(y),
             Shape::new([s.n, s.o, s.oh, s.ow]),
             move |inp, g| conv2d_relu_pool_grads(inp, g, &mask, s, &args),
+        ))
+    }
+}
+
+impl Tensor {
+    /// `max_pool2d(relu(conv2d(x, weight, bias)), 2×2, stride 2)` as one operation on the tape
+    /// (`conv2d_relu_maxpool`) where the CPU computes the convolution through Winograd and the
+    /// map's sides are even (ShapeCNN's conv2 and conv4): each group of images is pooled while
+    /// its outputs are still in the cache, so the full-size activation is neither written nor
+    /// read back, nor kept for backward. Elsewhere it is [`Tensor::conv2d_relu`] then
+    /// [`Tensor::max_pool2d`]. The values, the kept argmax and all three gradients have exactly
+    /// the separate operations' bits (`tests/fusion.rs`): backward masks the pooled gradient
+    /// with the pooled output (the ReLU's output at each window's argmax), routes it to the
+    /// argmax (`max_pool2d`'s backward) and runs the convolution's gradients.
+    pub fn conv2d_relu_max_pool2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: Conv2dParams,
+    ) -> Result<Tensor> {
+        let pool = PoolParams::new(2, 2, 0);
+        let (args, inputs) = conv2d_inputs(self, weight, bias, &params)?;
+        let fused = if self.device() == Device::Cpu {
+            let (sx, sw) = (inputs[0].storage(), inputs[1].storage());
+            let sb = inputs.get(2).map(|b| b.storage());
+            let b = match &sb {
+                Some(st) => Some(st.cpu()?),
+                None => None,
+            };
+            cpu::conv2d_relu_max_pool2_fwd(sx.cpu()?, sw.cpu()?, b, &args)
+        } else {
+            None
+        };
+        let Some((y, idx)) = fused else {
+            return self.conv2d_relu(weight, bias, params)?.max_pool2d(pool);
+        };
+        let conv_shape = args.out_shape();
+        let (pool_args, out_shape) = PoolArgs::new("max_pool2d", &conv_shape, &pool)?;
+        let storage = Arc::new(Storage::from_cpu(y));
+        let saved_y = Tensor::from_shared(storage.clone(), out_shape.clone());
+        let idx = Tensor::from_storage(Storage::from_cpu(idx), out_shape.clone());
+        Ok(record(
+            "conv2d_relu_maxpool",
+            &inputs,
+            storage,
+            out_shape,
+            move |inp, g| {
+                let g_conv =
+                    max_pool2d_bwd(&relu_bwd(g, &saved_y)?, &idx, &conv_shape, &pool_args)?;
+                conv2d_grads(inp, &g_conv, &args)
+            },
         ))
     }
 }

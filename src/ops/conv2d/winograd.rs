@@ -235,21 +235,73 @@ pub fn conv3x3(
     tile: Tile,
     y: &mut [f32],
 ) {
-    let m = tile.m();
-    let tiles = h.div_ceil(m) * w.div_ceil(m);
-    // Images per task: about TARGET_TILES tiles. Fixed by the shape alone — not by the thread
-    // count — so every output is computed the same way with any number of threads.
-    let per_task = TARGET_TILES.div_ceil(tiles).clamp(1, n.max(1));
-    let (in_sz, out_sz) = (c * h * w, o * h * w);
+    let per_task = images_per_task(n, h, w, tile);
+    let out_sz = o * h * w;
     y.par_chunks_mut(per_task * out_sz)
         .enumerate()
         .for_each(|(g, yg)| {
-            let n0 = g * per_task;
             let imgs = yg.len() / out_sz;
-            let xg = &x[n0 * in_sz..(n0 + imgs) * in_sz];
-            let plane = Plane { imgs, h, w, m };
-            group(xg, c, &plane, u, o, epi, yg, tile);
+            let xg = &x[g * per_task * c * h * w..][..imgs * c * h * w];
+            let plane = Plane {
+                imgs,
+                h,
+                w,
+                m: tile.m(),
+            };
+            group(xg, c, &plane, u, o, epi, Out::Full(yg), tile);
         });
+}
+
+/// [`conv3x3`] followed by a 2×2, stride-2 max pool, fused: each group's outputs are pooled
+/// while they are still in the cache, so the full-size output is never written. H and W must
+/// be even (every tile side m is even, so no pooling window straddles two tiles). Writes the
+/// pooled values y [N, O, H/2, W/2] and, like `max_pool2d`, the flat index (iy·W + ix, as f32)
+/// of each window's first maximum.
+#[allow(clippy::too_many_arguments)]
+pub fn conv3x3_max_pool2(
+    x: &[f32],
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    u: &[f32],
+    o: usize,
+    epi: Epilogue,
+    tile: Tile,
+    y: &mut [f32],
+    idx: &mut [f32],
+) {
+    debug_assert!(h.is_multiple_of(2) && w.is_multiple_of(2));
+    let per_task = images_per_task(n, h, w, tile);
+    let out_sz = o * (h / 2) * (w / 2);
+    y.par_chunks_mut(per_task * out_sz)
+        .zip(idx.par_chunks_mut(per_task * out_sz))
+        .enumerate()
+        .for_each(|(g, (yg, ig))| {
+            let imgs = yg.len() / out_sz;
+            let xg = &x[g * per_task * c * h * w..][..imgs * c * h * w];
+            let plane = Plane {
+                imgs,
+                h,
+                w,
+                m: tile.m(),
+            };
+            group(xg, c, &plane, u, o, epi, Out::MaxPooled2(yg, ig), tile);
+        });
+}
+
+/// Images per task: about TARGET_TILES tiles. Fixed by the shape alone — not by the thread
+/// count — so every output is computed the same way with any number of threads.
+fn images_per_task(n: usize, h: usize, w: usize, tile: Tile) -> usize {
+    let m = tile.m();
+    let tiles = h.div_ceil(m) * w.div_ceil(m);
+    TARGET_TILES.div_ceil(tiles).clamp(1, n.max(1))
+}
+
+/// Where the output transform writes: the full output, or its 2×2 max pool and argmax indices.
+enum Out<'a> {
+    Full(&'a mut [f32]),
+    MaxPooled2(&'a mut [f32], &'a mut [f32]),
 }
 
 /// One group of images (`shape`): input transform, (m+2)² GEMMs, output transform.
@@ -265,7 +317,7 @@ fn group(
     u: &[f32],
     o: usize,
     epi: Epilogue,
-    y: &mut [f32],
+    y: Out,
     tile: Tile,
 ) {
     let t = shape.imgs * shape.tiles();
@@ -724,7 +776,7 @@ fn tiles_with<const K: usize, const A: usize>(
 }
 
 /// y tile (o, t) = epi(Aᵀ M[·][o][t] A), cut at the image's edge.
-fn transform_outputs(mm: &[f32], o: usize, p: &Plane, epi: Epilogue, tile: Tile, y: &mut [f32]) {
+fn transform_outputs(mm: &[f32], o: usize, p: &Plane, epi: Epilogue, tile: Tile, y: Out) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F (checked just above).
@@ -747,7 +799,7 @@ unsafe fn transform_outputs_avx512(
     p: &Plane,
     epi: Epilogue,
     tile: Tile,
-    y: &mut [f32],
+    y: Out,
 ) {
     transform_outputs_any(mm, o, p, epi, tile, y)
 }
@@ -761,20 +813,13 @@ unsafe fn transform_outputs_avx2(
     p: &Plane,
     epi: Epilogue,
     tile: Tile,
-    y: &mut [f32],
+    y: Out,
 ) {
     transform_outputs_any(mm, o, p, epi, tile, y)
 }
 
 #[inline(always)]
-fn transform_outputs_any(
-    mm: &[f32],
-    o: usize,
-    p: &Plane,
-    epi: Epilogue,
-    tile: Tile,
-    y: &mut [f32],
-) {
+fn transform_outputs_any(mm: &[f32], o: usize, p: &Plane, epi: Epilogue, tile: Tile, y: Out) {
     match tile {
         Tile::F2 => outputs_with::<2, 4>(mm, o, p, epi, y, at2),
         Tile::F4 => outputs_with::<4, 6>(mm, o, p, epi, y, at4),
@@ -787,7 +832,7 @@ fn outputs_with<const M: usize, const A: usize>(
     o: usize,
     p: &Plane,
     epi: Epilogue,
-    y: &mut [f32],
+    mut y: Out,
     at: fn(&[Lanes; A], &mut [Lanes; M]),
 ) {
     let (h, w) = (p.h, p.w);
@@ -797,7 +842,9 @@ fn outputs_with<const M: usize, const A: usize>(
     // The outputs of 16 channels interleaved (cell (py, px) of channel l at
     // `block[(py·bw + px)·L + l]`), whole tiles, then cut at the edge and de-interleaved.
     let bw = tiles_x * M;
-    let mut block = vec![0.0f32; p.tiles_y() * M * bw * L];
+    let pooled = matches!(y, Out::MaxPooled2(..));
+    let (ph, pw) = (h / 2, w / 2);
+    let mut block = vec![0.0f32; if pooled { 0 } else { p.tiles_y() * M * bw * L }];
     let mut flat = vec![0.0f32; h * w * L];
     let mut d = [[[0.0f32; L]; A]; A];
     let mut r = [[[0.0f32; L]; M]; M];
@@ -821,6 +868,30 @@ fn outputs_with<const M: usize, const A: usize>(
                     }
                 }
                 two_sided(&d, at, &mut r);
+                if pooled {
+                    // Pool the tile's clamped outputs straight away: m/2 × m/2 windows.
+                    let mut cells = [[[0.0f32; L]; M]; M];
+                    for (row, out) in r.iter().zip(cells.iter_mut()) {
+                        for (cell, c) in row.iter().zip(out.iter_mut()) {
+                            epi.apply_lanes(cell, &bias, c);
+                        }
+                    }
+                    let (vals, idx) = flat.split_at_mut(ph * pw * L);
+                    for wi in 0..M / 2 {
+                        for wj in 0..M / 2 {
+                            let (py, px) = ((t / tiles_x) * M / 2 + wi, (t % tiles_x) * M / 2 + wj);
+                            if py >= ph || px >= pw {
+                                continue;
+                            }
+                            let (a, b) = (&cells[2 * wi], &cells[2 * wi + 1]);
+                            let cand = [a[2 * wj], a[2 * wj + 1], b[2 * wj], b[2 * wj + 1]];
+                            let k = (py * pw + px) * L;
+                            let corner = (2 * py * w + 2 * px) as f32;
+                            max_of_four(&cand, corner, w, &mut vals[k..k + L], &mut idx[k..k + L]);
+                        }
+                    }
+                    continue;
+                }
                 let corner = ((t / tiles_x) * M * bw + (t % tiles_x) * M) * L;
                 for (i, row) in r.iter().enumerate() {
                     for (j, cell) in row.iter().enumerate() {
@@ -830,13 +901,46 @@ fn outputs_with<const M: usize, const A: usize>(
                     }
                 }
             }
-            // Cut at the edge, then send each channel's values to its own plane.
-            for (py, out) in flat.chunks_mut(w * L).enumerate() {
-                out.copy_from_slice(&block[py * bw * L..][..w * L]);
+            match &mut y {
+                Out::Full(y) => {
+                    // Cut at the edge, then send each channel's values to its own plane.
+                    for (py, out) in flat.chunks_mut(w * L).enumerate() {
+                        out.copy_from_slice(&block[py * bw * L..][..w * L]);
+                    }
+                    let planes = &mut y[(img * o + o0) * h * w..(img * o + o0 + lanes) * h * w];
+                    deinterleave(&flat, lanes, h * w, planes);
+                }
+                Out::MaxPooled2(y, idx) => {
+                    let len = ph * pw;
+                    let range = (img * o + o0) * len..(img * o + o0 + lanes) * len;
+                    deinterleave(&flat[..len * L], lanes, len, &mut y[range.clone()]);
+                    deinterleave(&flat[len * L..2 * len * L], lanes, len, &mut idx[range]);
+                }
             }
-            let planes = &mut y[(img * o + o0) * h * w..(img * o + o0 + lanes) * h * w];
-            deinterleave(&flat, lanes, h * w, planes);
         }
+    }
+}
+
+/// One 2×2 max-pool window of 16 channels: the maximum of the four cells, compared in
+/// `max_pool2d`'s order (top-left, top-right, bottom-left, bottom-right; the first maximum wins
+/// ties, a NaN wins), and its flat index iy·W + ix (as f32) from the window's corner — exactly
+/// the separate max pool's values and indices. Branch-free: a compare and two selects per
+/// candidate, 16 lanes at once.
+#[inline(always)]
+fn max_of_four(cand: &[Lanes; 4], corner: f32, w: usize, v: &mut [f32], ix: &mut [f32]) {
+    let offsets = [0.0, 1.0, w as f32, (w + 1) as f32];
+    let mut best = cand[0];
+    let mut off = [offsets[0]; L];
+    for (c, &o) in cand.iter().zip(&offsets).skip(1) {
+        for l in 0..L {
+            let take = c[l] > best[l] || (c[l].is_nan() && !best[l].is_nan());
+            best[l] = if take { c[l] } else { best[l] };
+            off[l] = if take { o } else { off[l] };
+        }
+    }
+    for l in 0..L {
+        v[l] = best[l];
+        ix[l] = corner + off[l];
     }
 }
 

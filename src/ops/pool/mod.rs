@@ -63,7 +63,7 @@ pub struct PoolArgs {
 }
 
 impl PoolArgs {
-    fn new(op: &'static str, x: &Shape, p: &PoolParams) -> Result<(PoolArgs, Shape)> {
+    pub(crate) fn new(op: &'static str, x: &Shape, p: &PoolParams) -> Result<(PoolArgs, Shape)> {
         let (n, c, h, w) = x
             .nchw()
             .ok_or_else(|| Error::shape_expected(op, "input [N, C, H, W]", x))?;
