@@ -259,3 +259,30 @@ fn the_fused_max_pool_keeps_nans_and_ties_like_the_separate_one() {
     }
     set_algorithm(Algorithm::Auto);
 }
+
+/// `SHORTCUT_CONV=im2col` (here `set_algorithm(Im2col)`) forces the plain path everywhere,
+/// LazyCNN's fused conv + ReLU + average pool included (it computes through Winograd).
+#[test]
+fn forcing_im2col_turns_the_fused_winograd_paths_off() {
+    let _turn = ALGORITHM.lock().unwrap_or_else(|e| e.into_inner());
+    let x = uniform(&[2, 3, 28, 28], 0.0, 1.0, 1);
+    let w = uniform(&[16, 3, 3, 3], -0.5, 0.5, 2)
+        .requires_grad_(true)
+        .unwrap();
+    let p = Conv2dParams::new(1, 1);
+    let pooled = |alg| {
+        set_algorithm(alg);
+        let y = x
+            .conv2d_relu_adaptive_avg_pool2d(&w, None, p, 2, 2)
+            .unwrap();
+        set_algorithm(Algorithm::Auto);
+        let mut ops = ops_of(&y);
+        ops.sort();
+        ops
+    };
+    assert_eq!(pooled(Algorithm::Auto), ["conv2d_relu_pool"]);
+    assert_eq!(
+        pooled(Algorithm::Im2col),
+        ["adaptive_avg_pool2d", "conv2d_relu"]
+    );
+}

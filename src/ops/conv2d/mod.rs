@@ -203,7 +203,8 @@ impl Tensor {
     /// ([`pooled::supports`]: a 3×3, stride-1, padding-1 convolution of at most 4 input
     /// channels on an even-sized map whose pooling windows split at even rows and columns —
     /// LazyCNN's feature extractor). The [N, O, H, W] activation is never formed: backward
-    /// keeps one ReLU bit per output instead. Elsewhere (other shapes, GPUs) it is
+    /// keeps one ReLU bit per output instead. Elsewhere (other shapes, GPUs, the im2col path
+    /// forced) it is
     /// [`Tensor::conv2d_relu`] then [`Tensor::adaptive_avg_pool2d`], two operations on the
     /// tape. The fused convolution runs through Winograd F(2×2, 3×3), so its rounding differs
     /// from the im2col path's (`tests/pooled.rs` states the bound).
@@ -304,8 +305,13 @@ fn fused_pool_shape(
     let three_by_three = a.kh == 3 && a.kw == 3;
     let same = a.stride_h == 1 && a.stride_w == 1 && a.pad_h == 1 && a.pad_w == 1;
     let (c, h, w) = (a.c_in as usize, a.h as usize, a.w as usize);
-    let fits =
-        device == Device::Cpu && three_by_three && same && pooled::supports(c, h, w, out_h, out_w);
+    // `SHORTCUT_CONV=im2col` (or `set_algorithm(Im2col)`) asks for the plain path everywhere.
+    let plain = cpu::algorithm() == cpu::Algorithm::Im2col;
+    let fits = device == Device::Cpu
+        && !plain
+        && three_by_three
+        && same
+        && pooled::supports(c, h, w, out_h, out_w);
     fits.then_some(pooled::Shape {
         n: a.n as usize,
         c,
