@@ -31,7 +31,27 @@ fn bits(t: &Tensor) -> Vec<u32> {
     t.to_vec().unwrap().iter().map(|v| v.to_bits()).collect()
 }
 
-/// Output and the gradients of x, w, b for the upstream gradient `g`, fused or not.
+/// Output and the gradients of x, w, b of `f(x, w, b)` for the upstream gradient `g`.
+fn grads_of(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    g: &Tensor,
+    f: impl Fn(&Tensor, &Tensor, Option<&Tensor>) -> Tensor,
+) -> Vec<Vec<u32>> {
+    let (x, w) = (
+        x.detach().requires_grad_(true).unwrap(),
+        w.detach().requires_grad_(true).unwrap(),
+    );
+    let b = b.map(|b| b.detach().requires_grad_(true).unwrap());
+    let y = f(&x, &w, b.as_ref());
+    y.backward_with_grad(g).unwrap();
+    let mut out = vec![bits(&y), bits(&x.grad().unwrap()), bits(&w.grad().unwrap())];
+    out.extend(b.map(|b| bits(&b.grad().unwrap())));
+    out
+}
+
+/// [`grads_of`] conv + ReLU, fused or not.
 fn run(
     fused: bool,
     x: &Tensor,
@@ -40,20 +60,13 @@ fn run(
     p: Conv2dParams,
     g: &Tensor,
 ) -> Vec<Vec<u32>> {
-    let (x, w) = (
-        x.detach().requires_grad_(true).unwrap(),
-        w.detach().requires_grad_(true).unwrap(),
-    );
-    let b = b.map(|b| b.detach().requires_grad_(true).unwrap());
-    let y = if fused {
-        x.conv2d_relu(&w, b.as_ref(), p).unwrap()
-    } else {
-        x.conv2d(&w, b.as_ref(), p).unwrap().relu().unwrap()
-    };
-    y.backward_with_grad(g).unwrap();
-    let mut out = vec![bits(&y), bits(&x.grad().unwrap()), bits(&w.grad().unwrap())];
-    out.extend(b.map(|b| bits(&b.grad().unwrap())));
-    out
+    grads_of(x, w, b, g, |x, w, b| {
+        if fused {
+            x.conv2d_relu(w, b, p).unwrap()
+        } else {
+            x.conv2d(w, b, p).unwrap().relu().unwrap()
+        }
+    })
 }
 
 #[test]
@@ -165,7 +178,7 @@ fn sequential_fuses_each_conv_relu_pair_unless_a_hook_needs_the_tensor_between()
     assert_eq!(ops_of(&model.forward(&x).unwrap()), ops_of(&fused));
 }
 
-/// Output and the gradients of x, w, b, fused (conv + ReLU + max pool as one op) or not.
+/// [`grads_of`] conv + ReLU + 2×2 max pool, fused (one op) or not.
 fn run_pooled(
     fused: bool,
     x: &Tensor,
@@ -174,21 +187,14 @@ fn run_pooled(
     g: &Tensor,
 ) -> Vec<Vec<u32>> {
     let p = Conv2dParams::new(1, 1);
-    let (x, w) = (
-        x.detach().requires_grad_(true).unwrap(),
-        w.detach().requires_grad_(true).unwrap(),
-    );
-    let b = b.map(|b| b.detach().requires_grad_(true).unwrap());
-    let y = if fused {
-        x.conv2d_relu_max_pool2d(&w, b.as_ref(), p).unwrap()
-    } else {
-        let a = x.conv2d_relu(&w, b.as_ref(), p).unwrap();
-        a.max_pool2d(PoolParams::new(2, 2, 0)).unwrap()
-    };
-    y.backward_with_grad(g).unwrap();
-    let mut out = vec![bits(&y), bits(&x.grad().unwrap()), bits(&w.grad().unwrap())];
-    out.extend(b.map(|b| bits(&b.grad().unwrap())));
-    out
+    grads_of(x, w, b, g, |x, w, b| {
+        if fused {
+            x.conv2d_relu_max_pool2d(w, b, p).unwrap()
+        } else {
+            let a = x.conv2d_relu(w, b, p).unwrap();
+            a.max_pool2d(PoolParams::new(2, 2, 0)).unwrap()
+        }
+    })
 }
 
 #[test]

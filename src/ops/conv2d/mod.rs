@@ -227,10 +227,7 @@ impl Tensor {
         let (y, mask) = {
             let (sx, sw) = (inputs[0].storage(), inputs[1].storage());
             let sb = inputs.get(2).map(|b| b.storage());
-            let b = match &sb {
-                Some(st) => Some(st.cpu()?),
-                None => None,
-            };
+            let b = sb.as_ref().map(|st| st.cpu()).transpose()?;
             pooled::forward(sx.cpu()?, sw.cpu()?, b, s, keep_mask)
         };
         let mask = Arc::new(mask);
@@ -265,10 +262,7 @@ impl Tensor {
         let fused = if self.device() == Device::Cpu {
             let (sx, sw) = (inputs[0].storage(), inputs[1].storage());
             let sb = inputs.get(2).map(|b| b.storage());
-            let b = match &sb {
-                Some(st) => Some(st.cpu()?),
-                None => None,
-            };
+            let b = sb.as_ref().map(|st| st.cpu()).transpose()?;
             cpu::conv2d_relu_max_pool2_fwd(sx.cpu()?, sw.cpu()?, b, &args)
         } else {
             None
