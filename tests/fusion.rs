@@ -27,6 +27,14 @@ use std::sync::Mutex;
 /// The convolution algorithm is a process-wide setting: tests that depend on it take turns.
 static ALGORITHM: Mutex<()> = Mutex::new(());
 
+/// Every CPU convolution path, forced in turn.
+const ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::Im2col,
+    Algorithm::Winograd(Tile::F2),
+    Algorithm::Winograd(Tile::F4),
+    Algorithm::Auto,
+];
+
 fn bits(t: &Tensor) -> Vec<u32> {
     t.to_vec().unwrap().iter().map(|v| v.to_bits()).collect()
 }
@@ -49,6 +57,13 @@ fn grads_of(
     let mut out = vec![bits(&y), bits(&x.grad().unwrap()), bits(&w.grad().unwrap())];
     out.extend(b.map(|b| bits(&b.grad().unwrap())));
     out
+}
+
+/// The output and gradients of the fused and the separate operations, bit for bit.
+fn assert_same_bits(fused: &[Vec<u32>], plain: &[Vec<u32>], case: &str) {
+    for (what, (a, b)) in ["y", "dx", "dw", "db"].iter().zip(fused.iter().zip(plain)) {
+        assert!(a == b, "{case}: {what} differs between fused and unfused");
+    }
 }
 
 /// [`grads_of`] conv + ReLU, fused or not.
@@ -82,13 +97,7 @@ fn conv2d_relu_equals_conv2d_then_relu_bit_for_bit_with_every_algorithm() {
         (1, 4, 6, 6, 7, 1, 1, 0, false),
         (2, 3, 11, 9, 4, 5, 2, 2, true),
     ];
-    let algorithms = [
-        Algorithm::Im2col,
-        Algorithm::Winograd(Tile::F2),
-        Algorithm::Winograd(Tile::F4),
-        Algorithm::Auto,
-    ];
-    for alg in algorithms {
+    for alg in ALGORITHMS {
         set_algorithm(alg);
         for (i, &(n, c, h, w, o, k, s, pad, bias)) in cases.iter().enumerate() {
             let seed = 10 * i as u64;
@@ -106,12 +115,7 @@ fn conv2d_relu_equals_conv2d_then_relu_bit_for_bit_with_every_algorithm() {
                 zeros > fused[0].len() / 5,
                 "{alg:?} case {i}: only {zeros} zeros"
             );
-            for (what, (a, b)) in ["y", "dx", "dw", "db"].iter().zip(fused.iter().zip(&plain)) {
-                assert!(
-                    a == b,
-                    "{alg:?} case {i}: {what} differs between fused and unfused"
-                );
-            }
+            assert_same_bits(&fused, &plain, &format!("{alg:?} case {i}"));
         }
     }
     set_algorithm(Algorithm::Auto);
@@ -210,13 +214,7 @@ fn conv2d_relu_max_pool_equals_the_three_operations_bit_for_bit_with_every_algor
         (1, 32, 9, 7, 40, true),
         (3, 40, 2, 2, 36, true),
     ];
-    let algorithms = [
-        Algorithm::Im2col,
-        Algorithm::Winograd(Tile::F2),
-        Algorithm::Winograd(Tile::F4),
-        Algorithm::Auto,
-    ];
-    for alg in algorithms {
+    for alg in ALGORITHMS {
         set_algorithm(alg);
         for (i, &(n, c, h, w, o, bias)) in cases.iter().enumerate() {
             let seed = 50 + 10 * i as u64;
@@ -232,12 +230,7 @@ fn conv2d_relu_max_pool_equals_the_three_operations_bit_for_bit_with_every_algor
             // Some windows are all clamped (their gradient is masked): not a no-op.
             let zeros = fused[0].iter().filter(|&&v| v == 0).count();
             assert!(zeros > 0, "{alg:?} case {i}: no clamped window");
-            for (what, (a, b)) in ["y", "dx", "dw", "db"].iter().zip(fused.iter().zip(&plain)) {
-                assert!(
-                    a == b,
-                    "{alg:?} case {i}: {what} differs between fused and unfused"
-                );
-            }
+            assert_same_bits(&fused, &plain, &format!("{alg:?} case {i}"));
         }
     }
     set_algorithm(Algorithm::Auto);

@@ -159,14 +159,19 @@ struct Kernel {
 }
 
 impl Kernel {
-    fn new(w: &[f32], b: Option<&[f32]>, s: Shape) -> Kernel {
+    /// Everything for the forward pass; with `w` None only the windows (backward needs no
+    /// filters: `u` stays empty).
+    fn new(w: Option<&[f32]>, b: Option<&[f32]>, s: Shape) -> Kernel {
         let (o, c) = (s.o, s.c);
-        let flat = filter_transform(w, o, c, Tile::F2); // [ξ][c][o]
-        let mut u = vec![[0.0f32; L]; s.groups() * 16 * c];
-        for xi in 0..16 {
-            for ci in 0..c {
-                for oi in 0..o {
-                    u[((oi / L) * 16 + xi) * c + ci][oi % L] = flat[(xi * c + ci) * o + oi];
+        let mut u = Vec::new();
+        if let Some(w) = w {
+            let flat = filter_transform(w, o, c, Tile::F2); // [ξ][c][o]
+            u = vec![[0.0f32; L]; s.groups() * 16 * c];
+            for xi in 0..16 {
+                for ci in 0..c {
+                    for oi in 0..o {
+                        u[((oi / L) * 16 + xi) * c + ci][oi % L] = flat[(xi * c + ci) * o + oi];
+                    }
                 }
             }
         }
@@ -248,7 +253,7 @@ pub fn forward(
     if pooled.is_empty() {
         return (pooled, mask);
     }
-    let k = Kernel::new(w, b, s);
+    let k = Kernel::new(Some(w), b, s);
     // Any split gives the same bits: images are independent. About 8 tasks per batch.
     let per_task = s.n.div_ceil(8);
     let run = |i: usize, y: &mut [f32], m: Option<&mut [u16]>| {
@@ -270,8 +275,8 @@ pub fn forward(
 /// The weight and bias gradients of the fused operation from `gp` (∂L/∂pooled [N, O, OH, OW]),
 /// the input x and the forward pass's ReLU bits: (dW [O, C, 3, 3], db [O]).
 pub fn backward(x: &[f32], gp: &[f32], mask: &[u16], s: Shape) -> (Vec<f32>, Vec<f32>) {
-    // The weights do not enter the gradients; a zero filter keeps `Kernel` in one piece.
-    let k = Kernel::new(&vec![0.0; s.o * s.c * 9], None, s);
+    // The weights do not enter these gradients: only the windows are needed.
+    let k = Kernel::new(None, None, s);
     let (in_sz, out_sz, mask_sz) = (s.c * s.h * s.w, s.o * s.windows(), s.mask_len());
     let parts = PARTS.min(s.n).max(1);
     let lanes = s.groups() * 16 * s.c;
@@ -315,7 +320,7 @@ pub fn backward(x: &[f32], gp: &[f32], mask: &[u16], s: Shape) -> (Vec<f32>, Vec
 /// spread over its window (÷ area) where the output was positive, 0 elsewhere. Only the input
 /// gradient needs it (a convolution's transposed pass); the weights' gradient never forms it.
 pub fn pre_activation_grad(gp: &[f32], mask: &[u16], s: Shape) -> Vec<f32> {
-    let k = Kernel::new(&vec![0.0; s.o * s.c * 9], None, s);
+    let k = Kernel::new(None, None, s);
     let (plane, mask_sz) = (s.h * s.w, s.mask_len());
     let mut g = vec![0.0f32; s.n * s.o * plane];
     if g.is_empty() {

@@ -235,20 +235,23 @@ pub fn conv3x3(
     tile: Tile,
     y: &mut [f32],
 ) {
+    let layer = Layer {
+        x,
+        c,
+        h,
+        w,
+        u,
+        o,
+        epi,
+        tile,
+    };
     let per_task = images_per_task(n, h, w, tile);
     let out_sz = o * h * w;
     y.par_chunks_mut(per_task * out_sz)
         .enumerate()
         .for_each(|(g, yg)| {
-            let imgs = yg.len() / out_sz;
-            let xg = &x[g * per_task * c * h * w..][..imgs * c * h * w];
-            let plane = Plane {
-                imgs,
-                h,
-                w,
-                m: tile.m(),
-            };
-            group(xg, c, &plane, u, o, epi, Out::Full(yg), tile);
+            let first = g * per_task;
+            layer.images(first, yg.len() / out_sz, Out::Full(yg));
         });
 }
 
@@ -274,20 +277,46 @@ pub fn conv3x3_max_pool2(
     debug_assert!(h.is_multiple_of(2) && w.is_multiple_of(2));
     let per_task = images_per_task(n, h, w, tile);
     let out_sz = o * (h / 2) * (w / 2);
+    let layer = Layer {
+        x,
+        c,
+        h,
+        w,
+        u,
+        o,
+        epi,
+        tile,
+    };
     y.par_chunks_mut(per_task * out_sz)
         .zip(idx.par_chunks_mut(per_task * out_sz))
         .enumerate()
         .for_each(|(g, (yg, ig))| {
-            let imgs = yg.len() / out_sz;
-            let xg = &x[g * per_task * c * h * w..][..imgs * c * h * w];
-            let plane = Plane {
-                imgs,
-                h,
-                w,
-                m: tile.m(),
-            };
-            group(xg, c, &plane, u, o, epi, Out::MaxPooled2(yg, ig), tile);
+            let first = g * per_task;
+            layer.images(first, yg.len() / out_sz, Out::MaxPooled2(yg, ig));
         });
+}
+
+/// The operands of one 3×3 convolution through Winograd, shared by its tasks.
+struct Layer<'a> {
+    x: &'a [f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    u: &'a [f32],
+    o: usize,
+    epi: Epilogue<'a>,
+    tile: Tile,
+}
+
+impl Layer<'_> {
+    /// Images `first..first + imgs` as one group, written to `out`.
+    fn images(&self, first: usize, imgs: usize, out: Out) {
+        let in_sz = self.c * self.h * self.w;
+        let xg = &self.x[first * in_sz..][..imgs * in_sz];
+        let (h, w, m) = (self.h, self.w, self.tile.m());
+        let plane = Plane { imgs, h, w, m };
+        group(xg, self.c, &plane, self.u, self.o, self.epi, out, self.tile);
+    }
 }
 
 /// Images per task: about TARGET_TILES tiles. Fixed by the shape alone — not by the thread
