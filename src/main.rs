@@ -264,14 +264,14 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.limit = limit;
             }
             cfg.lr = lr;
-            cfg.tasks = study::plan::parse_tasks(&tasks)?;
+            cfg.tasks = study::registry::parse_tasks(&study::registry::TASKS, &tasks)?;
             cfg.fresh = fresh;
             cfg.progress = true;
             cfg.validate()?;
             cfg.data_dir = resolve_data(&data)?;
             shortcut::interrupt::install();
             let r = study::run_study(&cfg, &out, &mut |s| shortcut::progress::println(s))?;
-            if let Some(t1) = &r.task1 {
+            if let Some(t1) = r.result::<study::Task1Summary>(study::TaskId::Shortcut)? {
                 let (tm, ts) = t1.train_acc_mean_std;
                 let (hm, hs) = t1.hard_acc_mean_std;
                 say(&format!(

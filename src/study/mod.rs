@@ -7,18 +7,22 @@
 //!
 //! | module | what it does |
 //! | --- | --- |
-//! | [`plan`] | `--tasks` and what each task needs; the calibration and cost model of the estimate |
-//! | [`work`] | the units the chosen tasks consist of, their estimated cost, the plan printed first |
-//! | [`run`] | runs the units in order with the overall progress bar, then writes the report |
+//! | [`task`] | what a task is: its id, needs, units, analyses, result and report section |
+//! | [`registry`] | the list of tasks, in running order; `--tasks` |
+//! | [`plan`] | the calibration and cost model of the estimate |
+//! | [`work`] | the units the chosen tasks consist of, which are finished, the plan printed first |
+//! | [`run`] | runs those units in order with the overall progress bar, then writes the report |
 //! | [`units`] | keeps each finished unit with its key, and reuses or redoes it |
-//! | `task0` … `task6` | each task's computation and its part of `index.html` |
+//! | `task0` … `task6` | each task: its units, its computation and its part of `index.html` |
 //! | [`report`], [`summary`] | the page: head, summary, contents, sections, timing |
 
 pub mod explain;
 pub mod plan;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod summary;
+pub mod task;
 pub mod task0;
 pub mod task1;
 pub mod task2;
@@ -29,7 +33,8 @@ pub mod task6;
 pub mod units;
 pub mod work;
 
-pub use run::run_study;
+pub use run::{run_study, run_study_with};
+pub use task::{Task, TaskId};
 
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -57,6 +62,15 @@ impl Profile {
             Profile::Quick => "quick",
             Profile::Default => "default",
             Profile::Full => "full",
+        }
+    }
+
+    /// The value for this profile of a `(the SPEC's settings, quick)` pair (`full` runs the
+    /// SPEC's settings).
+    pub fn pick<T>(self, (spec, quick): (T, T)) -> T {
+        match self {
+            Profile::Quick => quick,
+            Profile::Default | Profile::Full => spec,
         }
     }
 
@@ -88,7 +102,7 @@ pub struct StudyConfig {
     pub bias: f32,
     pub data_dir: PathBuf,
     /// The tasks asked for (`--tasks`; what they need is added when the study runs).
-    pub tasks: Vec<u8>,
+    pub tasks: Vec<TaskId>,
     /// Redo every unit, reusing nothing (`--fresh`).
     pub fresh: bool,
     #[serde(skip)]
@@ -113,7 +127,7 @@ impl StudyConfig {
             lr: 1e-3,
             bias: 0.95,
             data_dir,
-            tasks: plan::ALL_TASKS.to_vec(),
+            tasks: registry::ids(&registry::TASKS),
             fresh: false,
             progress: false,
         }
@@ -139,9 +153,9 @@ impl StudyConfig {
                 )));
             }
         }
-        if self.tasks.is_empty() || self.tasks.iter().any(|t| !plan::ALL_TASKS.contains(t)) {
+        if self.tasks.is_empty() {
             return Err(Error::Invalid(
-                "--tasks: the tasks are 0 to 6 (e.g. --tasks 0,1,4)".into(),
+                "--tasks: choose at least one task (e.g. --tasks 0,1,4)".into(),
             ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -174,15 +188,16 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
 
 pub use crate::files::{write_atomic, write_json};
 
-/// The study's results, serialized as `results.json` (every key: `docs/results.md`). A task
-/// that was not run (`--tasks`) is `null`.
-#[derive(Debug, Serialize)]
+/// The study's results, serialized as `results.json` (every key: `docs/results.md`). Each
+/// task's result is kept under its key (`task0` … `task6`, written by the task: see
+/// [`task::Task::result`]); a task that was not run (`--tasks`) is `null`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StudyResults {
     pub config: StudyConfig,
     /// Wall time of this invocation (s): reused units cost almost nothing.
     pub seconds: f64,
     /// The tasks run: the chosen ones and what they need.
-    pub tasks: Vec<u8>,
+    pub tasks: Vec<TaskId>,
     /// The estimate made before any work.
     pub estimate: plan::Estimate,
     /// Wall time of each task in this invocation (s), by task number.
@@ -191,35 +206,20 @@ pub struct StudyResults {
     pub task_peak_mb: std::collections::BTreeMap<String, f64>,
     /// Every unit (training run or analysis): reused, resumed, run or redone, and its time.
     pub units: Vec<units::UnitLog>,
-    pub task0: Option<task0::Task0>,
-    pub task1: Option<Task1Summary>,
-    pub task2: Option<Task2Summary>,
-    /// Grad-CAM of every model (seed 0): (label, analysis), the lazy model first.
-    pub task3: Option<Vec<(String, task3::Task3)>>,
-    pub task4: Option<task4::Task4>,
-    pub task5: Option<task5::Task5>,
-    pub task6: Option<task6::Task6>,
+    /// Each task's result by its key (`task4`), `null` for a task of the registry not run.
+    #[serde(flatten)]
+    pub results: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-/// Task 2 on the lazy model of the first seed, and the attention CNN's training run.
-#[derive(Debug, Serialize)]
-pub struct Task2Summary {
-    pub lazy: task2::Task2,
-    pub attention_run: crate::train::RunRecord,
-    /// The attention CNN's run folder (relative to the study folder).
-    pub attention_folder: String,
+impl StudyResults {
+    /// The result of `task` as its type (`None` when it did not run).
+    pub fn result<T: serde::de::DeserializeOwned>(&self, task: TaskId) -> Result<Option<T>> {
+        task::result_of(self, task)
+    }
 }
 
-/// Task 1 over all seeds.
-#[derive(Debug, Serialize)]
-pub struct Task1Summary {
-    pub runs: Vec<crate::train::RunRecord>,
-    pub train_acc_mean_std: (f64, f64),
-    pub hard_acc_mean_std: (f64, f64),
-    pub aligned_acc_mean_std: (f64, f64),
-    pub reference_train_acc: f64,
-    pub reference_hard_acc: f64,
-}
+pub use task1::Task1Summary;
+pub use task2::Task2Summary;
 
 /// The settings of a plain cross-entropy run of `kind` (Task 1's LazyCNN, the attention CNN):
 /// the profile's epochs or the SPEC's for the model.

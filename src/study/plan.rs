@@ -1,78 +1,22 @@
 //! Which tasks a study runs (`--tasks`, with what each needs), and how long it should take.
 //!
-//! **Dependencies.** Task 4 compares its methods with Task 1's lazy models and ranks neuron
-//! suppression on them; Tasks 2, 5 and 6 explain, attack and decompose the models of Tasks 1
-//! and 4; Task 3 draws Grad-CAM on those and on Task 2's attention CNN. A chosen task pulls in
-//! what it needs; nothing is trained twice.
-//!
 //! **The estimate** is made before any work: a few training steps of each model are timed on
 //! the chosen device ([`calibrate`]), and every unit's cost is counted in those steps — a
 //! training run by its steps (times what its method costs over a plain step, measured once
 //! and listed in [`method_factor`]) and its evaluation passes; an analysis by the number of
-//! plain steps it cost when we measured it on a 2-core CPU ([`analysis_steps`]). It is an
+//! plain steps it cost when we measured it on a 2-core CPU (each task lists its own). It is an
 //! estimate, printed as one; the study prints what each task really took at the end.
 
-use super::{Profile, StudyConfig};
+use super::StudyConfig;
 use crate::data::{BiasedMnist, Split};
 use crate::device::Device;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::models::ModelKind;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::train::{Batch, Method};
 use std::collections::BTreeMap;
 use std::time::Instant;
-
-/// Every task, in the order they are listed.
-pub const ALL_TASKS: [u8; 7] = [0, 1, 2, 3, 4, 5, 6];
-
-/// The tasks each task needs run before it.
-pub fn needs(task: u8) -> &'static [u8] {
-    match task {
-        2 => &[1],
-        3 => &[1, 2, 4],
-        4 => &[1],
-        5 | 6 => &[1, 4],
-        _ => &[],
-    }
-}
-
-/// Parse `--tasks`: `all`, or task numbers separated by commas (`0,1,4`).
-pub fn parse_tasks(s: &str) -> Result<Vec<u8>> {
-    if s.trim() == "all" {
-        return Ok(ALL_TASKS.to_vec());
-    }
-    let mut tasks = Vec::new();
-    for part in s.split(',').map(str::trim) {
-        match part.parse::<u8>() {
-            Ok(t) if ALL_TASKS.contains(&t) => tasks.push(t),
-            _ => {
-                return Err(Error::Invalid(format!(
-                "--tasks: unknown task '{part}': the tasks are 0 to 6 (e.g. --tasks 0,1,4), or all"
-            )))
-            }
-        }
-    }
-    tasks.sort_unstable();
-    tasks.dedup();
-    Ok(tasks)
-}
-
-/// `chosen` and every task they need, sorted.
-pub fn with_needs(chosen: &[u8]) -> Vec<u8> {
-    let mut all: Vec<u8> = chosen.to_vec();
-    let mut i = 0;
-    while i < all.len() {
-        for &n in needs(all[i]) {
-            if !all.contains(&n) {
-                all.push(n);
-            }
-        }
-        i += 1;
-    }
-    all.sort_unstable();
-    all
-}
 
 /// Seconds per training step (the study's batch, plain cross-entropy) of each model.
 #[derive(Clone, Debug, Default)]
@@ -81,7 +25,8 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    fn step(&self, kind: ModelKind) -> f64 {
+    /// Seconds per training step of `kind` (0 when it was not timed).
+    pub fn step(&self, kind: ModelKind) -> f64 {
         self.step_seconds.get(kind.name()).copied().unwrap_or(0.0)
     }
 }
@@ -175,42 +120,11 @@ impl SplitSizes {
     }
 }
 
-/// An analysis unit's cost in training steps of the model it reads, as measured on a 2-core
-/// CPU (both profiles: each unit's `seconds` in `results.json` → `units` over the calibrated step, 2026-11-30). The SAE
-/// and attack costs hardly depend on the model's own step (tiny GEMMs, many small passes): the
-/// measured ratio carries the machine's speed over, which is what the estimate needs.
-pub fn analysis_steps(task: u8, kind: ModelKind, profile: Profile) -> f64 {
-    let quick = profile == Profile::Quick;
-    let (default, quick_steps) = match (task, kind) {
-        (0, _) => (50.0, 20.0),
-        (2, _) => (2300.0, 400.0),
-        (3, ModelKind::Shape) => (35.0, 20.0),
-        (3, _) => (200.0, 100.0),
-        (5, ModelKind::Shape) => (4700.0, 150.0),
-        (5, _) => (14000.0, 1000.0),
-        (6, ModelKind::Shape) => (1100.0, 250.0),
-        // The lazy model's Task 6 trains four SAEs (the SPEC's and three variants); another
-        // LazyCNN's, one: a quarter of this.
-        (6, _) => (140000.0, 4000.0),
-        _ => (0.0, 0.0),
-    };
-    if quick {
-        quick_steps
-    } else {
-        default
-    }
-}
-
-/// Estimated seconds of one analysis unit.
-pub fn analysis_seconds(cal: &Calibration, task: u8, kind: ModelKind, profile: Profile) -> f64 {
-    analysis_steps(task, kind, profile) * cal.step(kind)
-}
-
 /// The estimate printed before the study starts (kept in `results.json`).
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
     /// Measured seconds per training step of each model on the chosen device.
-    pub step_seconds: BTreeMap<&'static str, f64>,
+    pub step_seconds: BTreeMap<String, f64>,
     /// Estimated seconds of each task's units still to do, by task number.
     pub task_seconds: BTreeMap<String, f64>,
     /// Units found finished (reused, not estimated).
@@ -250,24 +164,6 @@ pub fn peak_rss_mb_since_last() -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_chosen_task_pulls_in_what_it_needs() {
-        assert_eq!(with_needs(&[0, 1, 4]), vec![0, 1, 4]);
-        assert_eq!(with_needs(&[3]), vec![1, 2, 3, 4]);
-        assert_eq!(with_needs(&[5]), vec![1, 4, 5]);
-        assert_eq!(with_needs(&[0]), vec![0]);
-    }
-
-    #[test]
-    fn tasks_parse_and_unknown_ones_are_named() {
-        assert_eq!(parse_tasks("4, 1,1").unwrap(), vec![1, 4]);
-        assert_eq!(parse_tasks("all").unwrap(), ALL_TASKS.to_vec());
-        for bad in ["7", "x", "", "1,,2", "-1"] {
-            let e = parse_tasks(bad).unwrap_err().to_string();
-            assert!(e.contains("unknown task"), "{bad}: {e}");
-        }
-    }
 
     #[test]
     fn durations_read_naturally() {

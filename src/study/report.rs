@@ -1,7 +1,7 @@
 //! The study's `index.html`: one self-contained page (figures embedded as data URIs) that puts
 //! our numbers next to the original report's.
 
-use super::{Profile, StudyResults};
+use super::{Profile, StudyResults, Task};
 use crate::data::COLOR_NAMES;
 use crate::error::{Error, Result};
 use crate::plots::png_data_uri;
@@ -40,9 +40,25 @@ img{{max-width:100%;border:1px solid #ddd}}.note{{color:#555;font-size:.95em}}co
     )
 }
 
+/// Build and write `out/index.html` for the study's own tasks (see [`write_index_with`]).
+pub fn write_index(r: &StudyResults, out: &Path) -> Result<()> {
+    write_index_with(&super::registry::TASKS, r, out)
+}
+
+/// The tasks of `registry` that ran, by number: the order of the page's sections.
+fn sections<'a>(registry: &[&'a dyn Task], r: &StudyResults) -> Vec<&'a dyn Task> {
+    let mut run: Vec<&dyn Task> = registry
+        .iter()
+        .copied()
+        .filter(|t| r.tasks.contains(&t.id()))
+        .collect();
+    run.sort_by_key(|t| t.id());
+    run
+}
+
 /// Build and write `out/index.html`: the settings, a summary written from the numbers, a
 /// table of contents, then each task's section (tasks not run are left out).
-pub fn write_index(r: &StudyResults, out: &Path) -> Result<()> {
+pub fn write_index_with(registry: &[&dyn Task], r: &StudyResults, out: &Path) -> Result<()> {
     let mut h = String::new();
     let c = &r.config;
     let _ = write!(
@@ -54,7 +70,7 @@ Numbers: <a href=\"results.json\">results.json</a>.</p>",
         page_head("Shortcut learning on Biased MNIST"),
         c.profile.name(),
         c.device,
-        r.tasks,
+        r.tasks.iter().map(|t| t.number()).collect::<Vec<_>>(),
         c.seeds,
         match c.epochs {
             Some(e) => format!("{e} epochs per run"),
@@ -78,54 +94,24 @@ Numbers: <a href=\"results.json\">results.json</a>.</p>",
         h.push_str("<p><b>Quick profile</b>: fewer epochs and samples than the study; numbers are not comparable with the report's. Run <code>shortcut study</code> (or <code>--profile full</code> for three seeds) for those.</p>");
     }
     h.push_str(&super::summary::summary_html(r));
-    h.push_str(&toc_html(r));
-    if let Some(t0) = &r.task0 {
-        h.push_str(&task0_html(t0, c.bias)?);
-    }
-    if let Some(t1) = &r.task1 {
-        h.push_str(&task1_html(t1, out)?);
-    }
-    if let Some(t2) = &r.task2 {
-        h.push_str(&super::task2::section_html(&t2.lazy)?);
-        h.push_str(&attention_html(t2, out)?);
-    }
-    if let Some(t3) = &r.task3 {
-        let runs: Vec<(String, &super::task3::Task3)> =
-            t3.iter().map(|(l, t)| (l.clone(), t)).collect();
-        h.push_str(&super::task3::section_html(&runs)?);
-    }
-    if let Some(t4) = &r.task4 {
-        h.push_str(&super::task4::section_html(t4, c.seeds.len(), out)?);
-    }
-    if let Some(t5) = &r.task5 {
-        h.push_str(&super::task5::section_html(t5)?);
-    }
-    if let Some(t6) = &r.task6 {
-        h.push_str(&super::task6::section_html(t6)?);
+    h.push_str(&toc_html(registry, r));
+    for t in sections(registry, r) {
+        h.push_str(&t.section(r, out)?);
     }
     h.push_str(&timing_html(r));
     h.push_str("</body></html>\n");
     super::write_atomic(&out.join("index.html"), h.as_bytes())
 }
 
-/// The task titles, for the table of contents (anchors `#task0` … `#task6`).
-const TITLES: [&str; 7] = [
-    "the data",
-    "the lazy model",
-    "what the lazy model learned",
-    "where the models look (Grad-CAM)",
-    "debiasing",
-    "adversarial attacks",
-    "sparse autoencoders",
-];
-
-fn toc_html(r: &StudyResults) -> String {
+fn toc_html(registry: &[&dyn Task], r: &StudyResults) -> String {
     let mut h = String::from("<nav><h2>Contents</h2><ol start=\"0\">");
-    for &t in &r.tasks {
+    for t in sections(registry, r) {
         let _ = write!(
             h,
-            "<li><a href=\"#task{t}\">Task {t} — {}</a></li>",
-            TITLES[t as usize]
+            "<li><a href=\"#{}\">Task {} — {}</a></li>",
+            t.id().key(),
+            t.id(),
+            t.title()
         );
     }
     h.push_str("<li><a href=\"#timing\">What each task took</a></li></ol></nav>");
@@ -144,7 +130,7 @@ fn timing_html(r: &StudyResults) -> String {
         let computed: f64 = r
             .units
             .iter()
-            .filter(|u| format!("task{}", u.task) == *task)
+            .filter(|u| u.task.key() == *task)
             .map(|u| u.computed_seconds)
             .sum();
         let _ = write!(
@@ -174,7 +160,7 @@ fn timing_html(r: &StudyResults) -> String {
     h
 }
 
-fn task0_html(t0: &super::task0::Task0, bias: f32) -> Result<String> {
+pub(super) fn task0_html(t0: &super::task0::Task0, bias: f32) -> Result<String> {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -196,7 +182,7 @@ with probability {:.3}, the hard test split never does, the aligned test split i
     Ok(h)
 }
 
-fn task1_html(t1: &super::Task1Summary, out: &Path) -> Result<String> {
+pub(super) fn task1_html(t1: &super::task1::Task1Summary, out: &Path) -> Result<String> {
     let mut h = String::new();
     let probe_preds: Vec<String> = t1
         .runs
@@ -281,7 +267,7 @@ where the colour is the digit's own.</p>",
     Ok(h)
 }
 
-fn attention_html(t2: &super::Task2Summary, out: &Path) -> Result<String> {
+pub(super) fn attention_html(t2: &super::task2::Task2Summary, out: &Path) -> Result<String> {
     let mut h = String::new();
     let a = &t2.attention_run;
     let _ = write!(

@@ -3,8 +3,11 @@
 //! is a canned conclusion). A task that was not run contributes no sentence.
 
 use super::report::esc;
-use super::task6::SaeAnalysis;
-use super::StudyResults;
+use super::task3::Task3;
+use super::task4::Task4;
+use super::task5::Task5;
+use super::task6::{SaeAnalysis, Task6};
+use super::{StudyResults, Task1Summary, Task2Summary, TaskId};
 use std::fmt::Write as _;
 
 /// The summary section.
@@ -26,7 +29,8 @@ pub fn summary_html(r: &StudyResults) -> String {
 
 /// Does a CNN trained on colour-biased digits read the colour?
 fn task1(r: &StudyResults) -> Option<String> {
-    let t = r.task1.as_ref()?;
+    let t = r.result::<Task1Summary>(TaskId::Shortcut).ok()??;
+    let t = &t;
     let (train, hard) = (t.train_acc_mean_std.0, t.hard_acc_mean_std.0);
     let verdict = if train < 50.0 {
         format!("too little training to tell (train accuracy {train:.1} %).")
@@ -60,7 +64,8 @@ fn task1(r: &StudyResults) -> Option<String> {
 
 /// What did the lazy model learn?
 fn task2(r: &StudyResults) -> Option<String> {
-    let t = &r.task2.as_ref()?.lazy;
+    let t2 = r.result::<Task2Summary>(TaskId::Learned).ok()??;
+    let t = &t2.lazy;
     let u = &t.units;
     Some(format!(
         "What it learned (Task 2): its class visualizations have colour purity {:.2} (the report: {:.2}); its {} units' colour selectivity index averages {:.2}, at most {:.2} against a bound of {:.2} for this palette — {} units above 3, where the report counted 15 specialists.",
@@ -76,7 +81,8 @@ fn task2(r: &StudyResults) -> Option<String> {
 
 /// Where do the models look?
 fn task3(r: &StudyResults) -> Option<String> {
-    let t3 = r.task3.as_ref()?;
+    let t3 = r.result::<Vec<(String, Task3)>>(TaskId::GradCam).ok()??;
+    let t3 = &t3;
     let find = |label: &str| t3.iter().find(|(l, _)| l == label).map(|(_, t)| t);
     let lazy = find("plain — LazyCNN")?;
     let s = &lazy.cam_stroke;
@@ -104,7 +110,8 @@ fn task3(r: &StudyResults) -> Option<String> {
 
 /// Which debiasing methods work?
 fn task4(r: &StudyResults) -> Option<String> {
-    let t = r.task4.as_ref()?;
+    let t = r.result::<Task4>(TaskId::Debias).ok()??;
+    let t = &t;
     Some(format!(
         "Debiasing (Task 4, target > {:.0} % on the hard split): {}",
         super::task4::TARGET_HARD_ACC,
@@ -114,7 +121,8 @@ fn task4(r: &StudyResults) -> Option<String> {
 
 /// Are debiased models easier to fool?
 fn task5(r: &StudyResults) -> Option<String> {
-    let t = r.task5.as_ref()?;
+    let t = r.result::<Task5>(TaskId::Attacks).ok()??;
+    let t = &t;
     let eps = |label: &str| {
         t.models
             .iter()
@@ -157,7 +165,8 @@ fn task5(r: &StudyResults) -> Option<String> {
 
 /// Do sparse-autoencoder features expose the shortcut?
 fn task6(r: &StudyResults) -> Option<String> {
-    let t = r.task6.as_ref()?;
+    let t = r.result::<Task6>(TaskId::Sae).ok()??;
+    let t = &t;
     let lazy = t.main.first()?;
     let live = lazy.digit_scores.live;
     let mut text = format!(

@@ -1,7 +1,10 @@
 //! Task 0 — the data: a sample grid per split and the colour statistics.
 
+use super::task::{to_value, AnalysisUnit, Finished, Inputs, Setup, Task, TaskId, Unit, Work};
+use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
+use crate::models::ModelKind;
 use crate::plots::image_grid_png;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -86,4 +89,65 @@ pub fn run(data: &BiasedMnist, limit: Option<usize>, out: &Path) -> Result<Task0
             .collect(),
         previews: write_previews(data, out, 8)?,
     })
+}
+
+/// Task 0 in the study: one analysis unit, `task0`.
+pub struct DataTask;
+
+/// Task 0's cost in plain LazyCNN training steps (measured on a 2-core CPU, 2026-11-30):
+/// the SPEC's settings, the quick profile.
+const COST_STEPS: (f64, f64) = (50.0, 20.0);
+
+impl Task for DataTask {
+    fn id(&self) -> TaskId {
+        TaskId::Data
+    }
+
+    fn title(&self) -> &'static str {
+        "the data"
+    }
+
+    fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
+        let steps = s.cfg.profile.pick(COST_STEPS);
+        Ok(vec![Unit {
+            task: self.id(),
+            folder: self.id().key(),
+            label: "the data".into(),
+            work: Work::Analyse(AnalysisUnit {
+                settings: s.analysis_settings(self.id(), serde_json::Value::Null),
+                reads: Vec::new(),
+            }),
+            cost: s.analysis_cost(ModelKind::Lazy, steps),
+        }])
+    }
+
+    fn analyse(
+        &self,
+        _unit: &Unit,
+        inputs: &Inputs,
+        dir: &Path,
+        _log: &mut dyn FnMut(&str),
+    ) -> Result<serde_json::Value> {
+        to_value(run(inputs.data, inputs.cfg.limit, dir)?)
+    }
+
+    fn describe(&self, _unit: &Unit, result: &serde_json::Value) -> Option<String> {
+        let t0: Task0 = serde_json::from_value(result.clone()).ok()?;
+        Some(format!(
+            "  train painted its dominant colour {:.2}% of the time, hard {:.2}%, aligned {:.2}%",
+            t0.train_dominant_pct, t0.hard_dominant_pct, t0.aligned_dominant_pct
+        ))
+    }
+
+    fn result(&self, done: &Finished) -> Result<serde_json::Value> {
+        // Read as its type and written again: its numbers print as their type prints them.
+        to_value(done.board.analysis::<Task0>(&self.id().key())?)
+    }
+
+    fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
+        match r.result::<Task0>(self.id())? {
+            Some(t0) => super::report::task0_html(&t0, r.config.bias),
+            None => Ok(String::new()),
+        }
+    }
 }

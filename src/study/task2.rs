@@ -5,6 +5,10 @@
 //! [`crate::interp`]'s; this file draws them and writes the report's section.
 
 use super::report::{esc, img};
+use super::task::{
+    to_value, AnalysisUnit, Finished, Inputs, Setup, Task, TaskId, TrainUnit, Unit, Work,
+};
+use super::StudyResults;
 use crate::data::{COLOR_NAMES, PALETTE};
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -393,4 +397,107 @@ unit that answers a single colour (2.85 with the sample std). Our measured value
         h.push_str(&img(path, caption)?);
     }
     Ok(h)
+}
+
+/// Task 2 on the lazy model of the first seed, and the attention CNN's training run.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Task2Summary {
+    pub lazy: Task2,
+    pub attention_run: crate::train::RunRecord,
+    /// The attention CNN's run folder (relative to the study folder).
+    pub attention_folder: String,
+}
+
+/// Task 2's analysis cost in plain LazyCNN training steps (2-core CPU, 2026-11-30): the
+/// SPEC's settings, the quick profile.
+const COST_STEPS: (f64, f64) = (2300.0, 400.0);
+
+/// The folder of Task 2's analysis of the lazy model.
+const LAZY_FOLDER: &str = "task2/lazy";
+
+/// Task 2 in the study: the analysis of Task 1's lazy model (first seed), and the training of
+/// the attention CNN (SPEC 2.5) that Task 3 reads.
+pub struct LearnedTask;
+
+impl Task for LearnedTask {
+    fn id(&self) -> TaskId {
+        TaskId::Learned
+    }
+
+    fn title(&self) -> &'static str {
+        "what the lazy model learned"
+    }
+
+    fn needs(&self) -> &'static [TaskId] {
+        &[TaskId::Shortcut]
+    }
+
+    fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
+        let lazy_folder = super::task1::run_folder(s.seed0());
+        let lazy = s
+            .models
+            .iter()
+            .find(|m| m.folder == lazy_folder)
+            .ok_or_else(|| Error::Invalid("Task 2 needs Task 1's model".into()))?;
+        let quick = s.cfg.profile == super::Profile::Quick;
+        let analysis = Unit {
+            task: self.id(),
+            folder: LAZY_FOLDER.into(),
+            label: "what the lazy model learned".into(),
+            work: Work::Analyse(AnalysisUnit {
+                settings: s.analysis_settings(self.id(), serde_json::json!(quick)),
+                reads: vec![lazy.clone()],
+            }),
+            cost: s.analysis_cost(ModelKind::Lazy, s.cfg.profile.pick(COST_STEPS)),
+        };
+        let seed = s.seed0();
+        let attention = TrainUnit {
+            kind: ModelKind::Attention,
+            method: crate::train::Method::Plain,
+            config: super::plain_config(s.cfg, ModelKind::Attention, seed),
+            ranked_on: None,
+            read_as: Some("plain — AttentionCNN".into()),
+        };
+        let folder = format!("task2/attention-seed-{seed}");
+        let training = s.training(self.id(), folder, "the attention CNN".into(), attention);
+        Ok(vec![analysis, training])
+    }
+
+    fn analyse(
+        &self,
+        _unit: &Unit,
+        inputs: &Inputs,
+        dir: &Path,
+        _log: &mut dyn FnMut(&str),
+    ) -> Result<serde_json::Value> {
+        let (_, model) = inputs.models[0];
+        let quick = inputs.cfg.profile == super::Profile::Quick;
+        to_value(run(model, ModelKind::Lazy, quick, inputs.cfg.device, dir)?)
+    }
+
+    fn describe(&self, _unit: &Unit, result: &serde_json::Value) -> Option<String> {
+        let t2: Task2 = serde_json::from_value(result.clone()).ok()?;
+        Some(format!(
+            "  class visualizations: colour purity {:.2} (report 0.78); unit CSI mean {:.2}, max {:.2} (bound 3.00)",
+            t2.purity_mean, t2.units.csi_mean, t2.units.csi_max
+        ))
+    }
+
+    fn result(&self, done: &Finished) -> Result<serde_json::Value> {
+        let attention = &done.units[1].folder;
+        to_value(Task2Summary {
+            lazy: done.board.analysis(LAZY_FOLDER)?,
+            attention_run: done.board.run(attention)?.clone(),
+            attention_folder: attention.clone(),
+        })
+    }
+
+    fn section(&self, r: &StudyResults, out: &Path) -> Result<String> {
+        let Some(t2) = r.result::<Task2Summary>(self.id())? else {
+            return Ok(String::new());
+        };
+        let mut h = section_html(&t2.lazy)?;
+        h.push_str(&super::report::attention_html(&t2, out)?);
+        Ok(h)
+    }
 }

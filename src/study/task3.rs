@@ -12,6 +12,8 @@
 //! the same cases and images, beside its Grad-CAMs (SPEC Task 2.5).
 
 use super::report::{esc, img};
+use super::task::{to_value, AnalysisUnit, Finished, Inputs, Setup, Task, TaskId, Unit, Work};
+use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -522,4 +524,99 @@ fn att_range(t: &Task3) -> String {
     let lo = r.iter().copied().fold(f32::INFINITY, f32::min);
     let hi = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     format!("{lo:.2} – {hi:.2}")
+}
+
+/// Task 3's cost per model in its training steps (2-core CPU, 2026-11-30): (the SPEC's
+/// settings, quick), for ShapeCNN and for the smaller models.
+const COST_STEPS_SHAPE: (f64, f64) = (35.0, 20.0);
+const COST_STEPS: (f64, f64) = (200.0, 100.0);
+
+/// Task 3 in the study: Grad-CAM of every trained model (the lazy model, Task 4's models, the
+/// attention CNN), one analysis unit each.
+pub struct GradCamTask;
+
+impl Task for GradCamTask {
+    fn id(&self) -> TaskId {
+        TaskId::GradCam
+    }
+
+    fn title(&self) -> &'static str {
+        "where the models look (Grad-CAM)"
+    }
+
+    fn needs(&self) -> &'static [TaskId] {
+        &[TaskId::Shortcut, TaskId::Learned, TaskId::Debias]
+    }
+
+    fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
+        let config = s
+            .cfg
+            .profile
+            .pick((Task3Config::DEFAULT, Task3Config::QUICK));
+        let settings = s.analysis_settings(self.id(), to_value(config)?);
+        let units = s.models.iter().map(|m| {
+            let folder = if m.kind == ModelKind::Attention {
+                "task3/attention".to_string()
+            } else {
+                format!("task3/{}", m.folder.replace('/', "_"))
+            };
+            let steps = match m.kind {
+                ModelKind::Shape => COST_STEPS_SHAPE,
+                _ => COST_STEPS,
+            };
+            Unit {
+                task: self.id(),
+                folder,
+                label: format!("Grad-CAM of {}", m.label),
+                work: Work::Analyse(AnalysisUnit {
+                    settings: settings.clone(),
+                    reads: vec![m.clone()],
+                }),
+                cost: s.analysis_cost(m.kind, s.cfg.profile.pick(steps)),
+            }
+        });
+        Ok(units.collect())
+    }
+
+    fn analyse(
+        &self,
+        _unit: &Unit,
+        inputs: &Inputs,
+        dir: &Path,
+        _log: &mut dyn FnMut(&str),
+    ) -> Result<serde_json::Value> {
+        let (m, model) = inputs.models[0];
+        let cfg = inputs.cfg;
+        let config = cfg.profile.pick((Task3Config::DEFAULT, Task3Config::QUICK));
+        let t3 = run(
+            model,
+            m.kind,
+            inputs.data,
+            config,
+            cfg.limit,
+            cfg.device,
+            dir,
+        )?;
+        to_value(t3)
+    }
+
+    fn result(&self, done: &Finished) -> Result<serde_json::Value> {
+        let mut runs: Vec<(String, Task3)> = Vec::new();
+        for unit in done.units {
+            let label = match &unit.work {
+                Work::Analyse(a) => a.reads[0].label.clone(),
+                Work::Train(_) => continue,
+            };
+            runs.push((label, done.board.analysis(&unit.folder)?));
+        }
+        to_value(runs)
+    }
+
+    fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
+        let Some(t3) = r.result::<Vec<(String, Task3)>>(self.id())? else {
+            return Ok(String::new());
+        };
+        let runs: Vec<(String, &Task3)> = t3.iter().map(|(l, t)| (l.clone(), t)).collect();
+        section_html(&runs)
+    }
 }

@@ -10,17 +10,13 @@
 //! This module renders its own part of `index.html` ([`section_html`]).
 
 use super::report::{esc, img, pm};
-use super::run::Ctx;
-use super::{mean_std, Profile, StudyConfig};
-use crate::data::mnist::Mnist;
-use crate::data::BiasedMnist;
+use super::task::{to_value, Finished, Setup, Task, TaskId, TrainUnit, Unit};
+use super::{mean_std, Profile, StudyConfig, StudyResults};
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
-use crate::nn::Module;
 use crate::plots::line_chart_png;
-use crate::train::run_folder::RunPlan;
-use crate::train::{Method, RunRecord, Suppression, TrainConfig};
-use serde::Serialize;
+use crate::train::{Method, RunRecord, TrainConfig};
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -28,10 +24,10 @@ use std::path::{Path, PathBuf};
 pub const TARGET_HARD_ACC: f64 = 70.0;
 
 /// One (model, method) over the seeds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MethodRow {
-    pub model: &'static str,
-    pub method: &'static str,
+    pub model: String,
+    pub method: String,
     /// The run folders, one per seed (relative to the study folder).
     pub folders: Vec<String>,
     pub runs: Vec<RunRecord>,
@@ -54,8 +50,8 @@ impl MethodRow {
         let stat =
             |f: &dyn Fn(&RunRecord) -> f64| mean_std(&runs.iter().map(f).collect::<Vec<_>>());
         MethodRow {
-            model: kind.name(),
-            method: method.name(),
+            model: kind.name().to_string(),
+            method: method.name().to_string(),
             final_hard: stat(&|r| r.final_hard_acc()),
             best_hard: stat(&|r| r.best_hard_acc),
             final_aligned: stat(&|r| r.final_aligned_acc()),
@@ -69,7 +65,7 @@ impl MethodRow {
 }
 
 /// Task 4's results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Task4 {
     /// The SPEC's four methods (LazyCNN for consistency, focal and suppression; ShapeCNN plain)
     /// and the lazy baseline, in the report's order.
@@ -103,93 +99,110 @@ pub fn run_folder(kind: ModelKind, method: &Method, seed: u64) -> String {
     format!("task4/{}-{}/seed-{seed}", kind.slug(), method.name())
 }
 
-/// Train `method` on `kind` for every seed; `ranked[k]` is the trained model of seed k whose
-/// channels a suppression is ranked on.
-fn run_row(
-    cfg: &StudyConfig,
-    mnist: &Mnist,
-    kind: ModelKind,
-    method: &Method,
-    ranked: &[Box<dyn Module>],
-    ctx: &mut Ctx,
-) -> Result<(MethodRow, Vec<Box<dyn Module>>)> {
-    let (mut runs, mut models, mut folders) = (Vec::new(), Vec::new(), Vec::new());
-    for (k, &seed) in cfg.seeds.iter().enumerate() {
-        ctx.begin(&format!(
-            "Task 4: {} {}, seed {seed}",
-            kind.name(),
-            method.name()
-        ));
-        let data = BiasedMnist::new(mnist.clone(), seed, cfg.bias, true)?;
-        let tc = train_config(cfg, method, kind, seed);
-        let suppression = match method {
-            Method::Suppress { suppress, amplify } => {
-                let trained = ranked.get(k).ok_or_else(|| {
-                    Error::Invalid("neuron suppression needs the plain model of its seed".into())
-                })?;
-                Some(Suppression::rank(
-                    trained.as_ref(),
-                    *suppress,
-                    *amplify,
-                    cfg.device,
-                )?)
-            }
-            _ => None,
-        };
-        let folder = run_folder(kind, method, seed);
-        let plan = RunPlan {
-            kind,
-            method,
-            suppression: suppression.as_ref(),
-            cfg: &tc,
-            // Set by the study's units: reuse, resume or replace.
-            mode: crate::train::run_folder::FolderMode::Overwrite,
-        };
-        let (run, model) = ctx.training(4, &plan, &data, &folder)?;
-        runs.push(run);
-        models.push(model);
-        folders.push(folder);
-    }
-    Ok((MethodRow::new(kind, method, folders, runs), models))
-}
+/// The methods Task 4 trains besides plain cross-entropy.
+const METHODS: [&str; 3] = ["consistency", "focal", "suppress"];
 
-/// Run Task 4. `lazy_runs` and `lazy_models` are Task 1's runs and models, one per seed.
-pub(super) fn run(
-    cfg: &StudyConfig,
-    mnist: &Mnist,
-    lazy_runs: &[RunRecord],
-    lazy_folders: Vec<String>,
-    lazy_models: &[Box<dyn Module>],
-    ctx: &mut Ctx,
-) -> Result<Task4> {
-    let m = |name: &str| Method::with_defaults(name);
-    let mut rows = vec![MethodRow::new(
-        ModelKind::Lazy,
-        &Method::Plain,
-        lazy_folders,
-        lazy_runs.to_vec(),
-    )];
-    for name in ["consistency", "focal", "suppress"] {
-        let (row, _) = run_row(cfg, mnist, ModelKind::Lazy, &m(name)?, lazy_models, ctx)?;
-        rows.push(row);
+/// How many of [`trained_rows`] are the SPEC's: the three methods on LazyCNN and ShapeCNN.
+const SPEC_ROWS: usize = METHODS.len() + 1;
+
+/// The rows this task trains, in the report's order: the three methods on LazyCNN and plain
+/// ShapeCNN (the SPEC's four), then, with the `full` profile, the three methods on ShapeCNN.
+fn trained_rows(profile: Profile) -> Result<Vec<(ModelKind, Method)>> {
+    let mut rows = Vec::new();
+    for name in METHODS {
+        rows.push((ModelKind::Lazy, Method::with_defaults(name)?));
     }
-    let (shape_row, shape_models) =
-        run_row(cfg, mnist, ModelKind::Shape, &Method::Plain, &[], ctx)?;
-    rows.push(shape_row);
-    let mut architecture_table = Vec::new();
-    if cfg.profile == Profile::Full {
-        for name in ["consistency", "focal", "suppress"] {
-            let (row, _) = run_row(cfg, mnist, ModelKind::Shape, &m(name)?, &shape_models, ctx)?;
-            architecture_table.push(row);
+    rows.push((ModelKind::Shape, Method::Plain));
+    if profile == Profile::Full {
+        for name in METHODS {
+            rows.push((ModelKind::Shape, Method::with_defaults(name)?));
         }
     }
-    let curves = ctx.out.join("task4/hard_curves.png");
-    write_curves(&curves, rows.iter().chain(&architecture_table))?;
-    Ok(Task4 {
-        rows,
-        architecture_table,
-        curves,
-    })
+    Ok(rows)
+}
+
+/// Task 4 in the study: a training unit per (model, method, seed).
+pub struct DebiasTask;
+
+impl Task for DebiasTask {
+    fn id(&self) -> TaskId {
+        TaskId::Debias
+    }
+
+    fn title(&self) -> &'static str {
+        "debiasing"
+    }
+
+    /// Its baseline row is Task 1's, and neuron suppression on LazyCNN ranks Task 1's model.
+    fn needs(&self) -> &'static [TaskId] {
+        &[TaskId::Shortcut]
+    }
+
+    fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
+        let mut units = Vec::new();
+        for (kind, method) in trained_rows(s.cfg.profile)? {
+            for &seed in &s.cfg.seeds {
+                // Suppression ranks the channels of the plain model of its seed and model.
+                let ranked_on = matches!(method, Method::Suppress { .. }).then(|| match kind {
+                    ModelKind::Lazy => super::task1::run_folder(seed),
+                    _ => run_folder(kind, &Method::Plain, seed),
+                });
+                let label = format!("{} {}, seed {seed}", kind.name(), method.name());
+                let train = TrainUnit {
+                    kind,
+                    config: train_config(s.cfg, &method, kind, seed),
+                    ranked_on,
+                    read_as: (seed == s.seed0())
+                        .then(|| format!("{} — {}", method.name(), kind.name())),
+                    method: method.clone(),
+                };
+                let folder = run_folder(kind, &method, seed);
+                units.push(s.training(self.id(), folder, label, train));
+            }
+        }
+        Ok(units)
+    }
+
+    fn result(&self, done: &Finished) -> Result<serde_json::Value> {
+        let seeds = &done.cfg.seeds;
+        let row = |kind: ModelKind, method: &Method, folders: Vec<String>| -> Result<MethodRow> {
+            let runs = folders
+                .iter()
+                .map(|f| done.board.run(f).cloned())
+                .collect::<Result<Vec<_>>>()?;
+            Ok(MethodRow::new(kind, method, folders, runs))
+        };
+        let lazy = seeds.iter().map(|&s| super::task1::run_folder(s)).collect();
+        let mut rows = vec![row(ModelKind::Lazy, &Method::Plain, lazy)?];
+        let mut architecture_table = Vec::new();
+        for (i, (kind, method)) in trained_rows(done.cfg.profile)?.iter().enumerate() {
+            let folders = seeds
+                .iter()
+                .map(|&s| run_folder(*kind, method, s))
+                .collect();
+            let r = row(*kind, method, folders)?;
+            // The SPEC's four rows come first; the rest is the method × architecture table.
+            if i < SPEC_ROWS {
+                rows.push(r);
+            } else {
+                architecture_table.push(r);
+            }
+        }
+        let curves = done.out.join("task4/hard_curves.png");
+        write_curves(&curves, rows.iter().chain(&architecture_table))?;
+        to_value(Task4 {
+            rows,
+            architecture_table,
+            curves,
+        })
+    }
+
+    fn section(&self, r: &StudyResults, out: &Path) -> Result<String> {
+        match r.result::<Task4>(self.id())? {
+            Some(t4) => section_html(&t4, r.config.seeds.len(), out),
+            None => Ok(String::new()),
+        }
+    }
 }
 
 /// Every row's hard-test accuracy per epoch (its first seed) in one chart, the target dashed.
@@ -230,8 +243,8 @@ fn table_row(h: &mut String, r: &MethodRow, seeds: usize) {
     let _ = write!(
         h,
         "<tr><td>{} — {}</td><td>{}</td><td>{} (epoch {})</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
-        esc(r.method),
-        esc(r.model),
+        esc(&r.method),
+        esc(&r.model),
         spread(r.final_hard),
         spread(r.best_hard),
         best_epochs.join(", "),
@@ -269,7 +282,7 @@ pub(super) fn verdict(rows: &[MethodRow]) -> String {
 /// The paragraph on colour consistency with ShapeCNN (our attempt at making colour not matter
 /// at all: ≥ 99 % hard-test accuracy within 0.5 points of the aligned split), from its numbers.
 fn beyond_html(rows: &[MethodRow], table: &[MethodRow]) -> String {
-    let find = |v: &'static str| {
+    let find = |v: &str| {
         rows.iter()
             .chain(table)
             .find(move |r| r.method == v && r.model == "ShapeCNN")

@@ -5,6 +5,10 @@
 //! writes the report's section.
 
 use super::report::{esc, img};
+use super::task::{
+    to_value, AnalysisUnit, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit, Work,
+};
+use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, PALETTE};
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -13,6 +17,7 @@ use crate::interp::attack::{
     Goal, Pgd,
 };
 use crate::interp::stats::wilson;
+use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::plots::{heatmap_png, labelled_grid_png, line_chart_png};
 use crate::tensor::Tensor;
@@ -1007,4 +1012,99 @@ pub fn attack_checkpoint(
     };
     crate::files::write_json(&out.join("attack.json"), &report)?;
     Ok(report)
+}
+
+/// Task 5's cost per model in its training steps (2-core CPU, 2026-11-30): (the SPEC's
+/// settings, quick), for ShapeCNN and for LazyCNN.
+const COST_STEPS_SHAPE: (f64, f64) = (4700.0, 150.0);
+const COST_STEPS: (f64, f64) = (14000.0, 1000.0);
+
+/// Task 5 in the study: one analysis unit over every model of Tasks 1 and 4 (the transfer
+/// matrix crosses them).
+pub struct AttackTask;
+
+impl Task for AttackTask {
+    fn id(&self) -> TaskId {
+        TaskId::Attacks
+    }
+
+    fn title(&self) -> &'static str {
+        "adversarial attacks"
+    }
+
+    fn needs(&self) -> &'static [TaskId] {
+        &[TaskId::Shortcut, TaskId::Debias]
+    }
+
+    fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
+        let config = s
+            .cfg
+            .profile
+            .pick((Task5Config::DEFAULT, Task5Config::QUICK));
+        // The classifiers of Tasks 1 and 4, not Task 2's attention CNN.
+        let reads: Vec<ModelRef> = s
+            .models
+            .iter()
+            .filter(|m| m.kind != ModelKind::Attention)
+            .cloned()
+            .collect();
+        let cost = reads
+            .iter()
+            .map(|m| {
+                let steps = match m.kind {
+                    ModelKind::Shape => COST_STEPS_SHAPE,
+                    _ => COST_STEPS,
+                };
+                s.analysis_cost(m.kind, s.cfg.profile.pick(steps))
+            })
+            .sum();
+        Ok(vec![Unit {
+            task: self.id(),
+            folder: self.id().key(),
+            label: "adversarial attacks on every model".into(),
+            work: Work::Analyse(AnalysisUnit {
+                settings: s.analysis_settings(self.id(), to_value(config)?),
+                reads,
+            }),
+            cost,
+        }])
+    }
+
+    fn analyse(
+        &self,
+        _unit: &Unit,
+        inputs: &Inputs,
+        dir: &Path,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<serde_json::Value> {
+        let cfg = inputs.cfg;
+        let config = cfg.profile.pick((Task5Config::DEFAULT, Task5Config::QUICK));
+        let attacked: Vec<(String, &dyn Module)> = inputs
+            .models
+            .iter()
+            .map(|(m, model)| (m.label.clone(), *model))
+            .collect();
+        let t5 = run(
+            &attacked,
+            inputs.data,
+            config,
+            cfg.limit,
+            cfg.device,
+            dir,
+            log,
+        )?;
+        to_value(t5)
+    }
+
+    fn result(&self, done: &Finished) -> Result<serde_json::Value> {
+        // Read as its type and written again: its numbers print as their type prints them.
+        to_value(done.board.analysis::<Task5>(&self.id().key())?)
+    }
+
+    fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
+        match r.result::<Task5>(self.id())? {
+            Some(t5) => section_html(&t5),
+            None => Ok(String::new()),
+        }
+    }
 }

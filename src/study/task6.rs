@@ -9,6 +9,10 @@
 //! feature's mean activation per digit and per colour can be told apart.
 
 use super::report::{esc, img};
+use super::task::{
+    to_value, AnalysisUnit, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit, Work,
+};
+use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -1164,4 +1168,110 @@ units per image; choose a Linear or pooled layer (the default for this model is 
     page.push_str("</body></html>\n");
     super::write_atomic(&out.join("sae.html"), page.as_bytes())?;
     Ok(a)
+}
+
+/// Task 6's cost per model in its training steps (2-core CPU, 2026-11-30): (the SPEC's
+/// settings, quick), for ShapeCNN and for the lazy model's unit, which trains four SAEs (the
+/// SPEC's and three variants; another LazyCNN trains one: a quarter of this).
+const COST_STEPS_SHAPE: (f64, f64) = (1100.0, 250.0);
+const COST_STEPS_LAZY: (f64, f64) = (140000.0, 4000.0);
+
+/// The models Task 6 decomposes, of `models`: the lazy model first (the SPEC's SAE), then
+/// method 1 (the report's robust model), then the ShapeCNNs.
+pub fn chosen_models(models: &[ModelRef]) -> Vec<ModelRef> {
+    let wanted = [
+        (ModelKind::Lazy, "plain"),
+        (ModelKind::Lazy, "consistency"),
+        (ModelKind::Shape, "plain"),
+        (ModelKind::Shape, "consistency"),
+    ];
+    wanted
+        .iter()
+        .filter_map(|(k, meth)| models.iter().find(|m| m.kind == *k && m.method == *meth))
+        .cloned()
+        .collect()
+}
+
+/// Task 6 in the study: one analysis unit over the lazy model, method 1 and the ShapeCNNs.
+pub struct SaeTask;
+
+impl Task for SaeTask {
+    fn id(&self) -> TaskId {
+        TaskId::Sae
+    }
+
+    fn title(&self) -> &'static str {
+        "sparse autoencoders"
+    }
+
+    fn needs(&self) -> &'static [TaskId] {
+        &[TaskId::Shortcut, TaskId::Debias]
+    }
+
+    fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
+        let config = s
+            .cfg
+            .profile
+            .pick((Task6Config::DEFAULT, Task6Config::QUICK));
+        let reads = chosen_models(&s.models);
+        let cost = reads
+            .iter()
+            .enumerate()
+            .map(|(i, m)| match (i, m.kind) {
+                (_, ModelKind::Shape) => {
+                    s.analysis_cost(m.kind, s.cfg.profile.pick(COST_STEPS_SHAPE))
+                }
+                (0, _) => s.analysis_cost(m.kind, s.cfg.profile.pick(COST_STEPS_LAZY)),
+                _ => s.analysis_cost(m.kind, s.cfg.profile.pick(COST_STEPS_LAZY)) / 4.0,
+            })
+            .sum();
+        Ok(vec![Unit {
+            task: self.id(),
+            folder: self.id().key(),
+            label: "sparse autoencoders".into(),
+            work: Work::Analyse(AnalysisUnit {
+                settings: s.analysis_settings(self.id(), to_value(config)?),
+                reads,
+            }),
+            cost,
+        }])
+    }
+
+    fn analyse(
+        &self,
+        _unit: &Unit,
+        inputs: &Inputs,
+        dir: &Path,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<serde_json::Value> {
+        let cfg = inputs.cfg;
+        let config = cfg.profile.pick((Task6Config::DEFAULT, Task6Config::QUICK));
+        let decomposed: Vec<(String, ModelKind, &dyn Module)> = inputs
+            .models
+            .iter()
+            .map(|(m, model)| (m.label.clone(), m.kind, *model))
+            .collect();
+        let t6 = run(
+            &decomposed,
+            inputs.data,
+            config,
+            cfg.limit,
+            cfg.device,
+            dir,
+            log,
+        )?;
+        to_value(t6)
+    }
+
+    fn result(&self, done: &Finished) -> Result<serde_json::Value> {
+        // Read as its type and written again: its numbers print as their type prints them.
+        to_value(done.board.analysis::<Task6>(&self.id().key())?)
+    }
+
+    fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
+        match r.result::<Task6>(self.id())? {
+            Some(t6) => section_html(&t6),
+            None => Ok(String::new()),
+        }
+    }
 }

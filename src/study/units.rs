@@ -14,6 +14,7 @@
 //! analysis's key holds its models' hashes, retraining a model redoes exactly the analyses that
 //! read it, and nothing else.
 
+use super::task::TaskId;
 use crate::data::BiasedMnist;
 use crate::error::{Error, Result};
 use crate::files::{files_under, manifest_entry, manifest_verifies, write_json, write_manifest};
@@ -40,19 +41,9 @@ pub const UNIT_FILE: &str = "unit.json";
 /// The study folder's own marker: which format wrote it.
 pub const STUDY_FILE: &str = "study.json";
 
-/// The names a study writes at its top level: `--fresh` removes these and nothing else.
-const STUDY_ENTRIES: [&str; 10] = [
-    "task0",
-    "task1",
-    "task2",
-    "task3",
-    "task4",
-    "task5",
-    "task6",
-    "results.json",
-    "index.html",
-    STUDY_FILE,
-];
+/// The names a study writes at its top level besides its tasks' folders (`task0`, …):
+/// `--fresh` removes these and those, and nothing else.
+const STUDY_ENTRIES: [&str; 3] = ["results.json", "index.html", STUDY_FILE];
 
 /// Stands for the study folder inside stored paths, so that a folder that was moved or is
 /// named differently on the command line (`out` vs `./out`) still finds its figures.
@@ -91,8 +82,8 @@ pub enum Outcome {
 /// One unit's line in the study's log: `results.json` keeps the list (`units`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UnitLog {
-    /// The task it belongs to (0–6).
-    pub task: u8,
+    /// The task it belongs to (its number).
+    pub task: TaskId,
     /// Its folder, relative to the study folder.
     pub folder: String,
     pub outcome: Outcome,
@@ -113,18 +104,21 @@ pub struct Units {
 }
 
 impl Units {
-    /// Open the study folder `root` (created if needed). A folder written by another format of
+    /// Open the study folder `root` (created if needed) of a study of `tasks` (every task
+    /// of the registry: their folders are the study's). A folder written by another format of
     /// the study, or by a version before the study was resumable, is refused unless `fresh`,
     /// which removes every file the study writes (and only those) first.
-    pub fn open(root: &Path, fresh: bool) -> Result<Units> {
+    pub fn open(root: &Path, fresh: bool, tasks: &[TaskId]) -> Result<Units> {
         std::fs::create_dir_all(root)
             .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", root.display())))?;
+        let folders: Vec<String> = tasks.iter().map(|t| t.key()).collect();
         if fresh {
-            for name in STUDY_ENTRIES {
+            let names = folders.iter().map(String::as_str).chain(STUDY_ENTRIES);
+            for name in names {
                 remove_entry(&root.join(name))?;
             }
         } else {
-            check_format(root)?;
+            check_format(root, &folders)?;
         }
         write_json(
             &root.join(STUDY_FILE),
@@ -158,7 +152,7 @@ impl Units {
     /// models).
     pub fn analysis<T: Serialize + DeserializeOwned>(
         &mut self,
-        task: u8,
+        task: TaskId,
         dir: &Path,
         key: Value,
         run: impl FnOnce(&Path) -> Result<T>,
@@ -240,7 +234,7 @@ impl Units {
     /// replaced.
     pub fn training(
         &mut self,
-        task: u8,
+        task: TaskId,
         plan: &RunPlan,
         data: &BiasedMnist,
         dir: &Path,
@@ -288,7 +282,7 @@ impl Units {
 
     fn push(
         &mut self,
-        task: u8,
+        task: TaskId,
         dir: &Path,
         outcome: Outcome,
         why: String,
@@ -376,7 +370,7 @@ fn finished_run(
 
 /// Refuse a folder that a study of another format wrote (or one from before study folders had
 /// a format), so that nothing is read with the wrong meaning.
-fn check_format(root: &Path) -> Result<()> {
+fn check_format(root: &Path, task_folders: &[String]) -> Result<()> {
     let marker = root.join(STUDY_FILE);
     let hint =
         "run the same command with --fresh to redo it from the start, or choose another --out";
@@ -397,7 +391,11 @@ fn check_format(root: &Path) -> Result<()> {
             ))),
         };
     }
-    let older = STUDY_ENTRIES[..8].iter().any(|n| root.join(n).exists());
+    let older = task_folders
+        .iter()
+        .map(String::as_str)
+        .chain(["results.json"])
+        .any(|n| root.join(n).exists());
     if older {
         return Err(Error::Invalid(format!(
             "{} holds a study written by an earlier version of shortcut (no {STUDY_FILE}): {hint}",
