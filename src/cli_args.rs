@@ -1,5 +1,6 @@
-//! The command line's arguments (clap), apart from what the commands do, so the fuzz tests
-//! (`tests/fuzz.rs`) parse exactly what the binary parses.
+//! The command line's arguments (clap), the whole grammar in one file, apart from what the
+//! commands do (`src/commands/`), so the fuzz tests (`tests/fuzz.rs`) parse exactly what the
+//! binary parses.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -17,111 +18,33 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run the study (Tasks 0–6) and write a report folder with index.html.
-    Study {
-        /// quick (smoke run: 2 epochs, 5,000 samples, one seed), default (the SPEC's settings,
-        /// one seed) or full (three seeds and the method × architecture table).
-        #[arg(long, default_value = "default")]
-        profile: String,
-        /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
-        #[arg(long, default_value = "auto")]
-        device: String,
-        /// Output folder.
-        #[arg(long, default_value = "study-out")]
-        out: PathBuf,
-        /// Number of seeds (0, 1, …) to train; default: 3 for full, 1 for quick.
-        #[arg(long, allow_hyphen_values = true, value_parser = seed_value)]
-        seeds: Option<u64>,
-        /// Epochs per training run (default: the profile's).
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        epochs: Option<usize>,
-        /// Use only the first N samples of each split.
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        limit: Option<usize>,
-        /// Adam's learning rate of the plain runs (Task 1's LazyCNN and the attention CNN); Task
-        /// 4's methods keep their SPEC rates.
-        #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true)]
-        lr: f32,
-        /// Which tasks to run: `all`, or numbers such as 0,1,4 (a task pulls in the tasks it
-        /// needs: 2 needs 1; 4 needs 1; 3 needs 1, 2, 4; 5 and 6 need 1, 4).
-        #[arg(long, default_value = "all")]
-        tasks: String,
-        /// Redo everything: remove the study's earlier files in --out instead of reusing the
-        /// finished runs and analyses there.
-        #[arg(long)]
-        fresh: bool,
-        #[command(flatten)]
-        data: DataArgs,
+    /// Run the whole study — the biased data, the lazy model, what it learned, Grad-CAM,
+    /// debiasing methods, adversarial attacks, sparse autoencoders — and write a report folder
+    /// (index.html, results.json); run it again to resume.
+    Study(StudyArgs),
+    /// Render a finished study's index.html again from its results.json, computing nothing
+    /// (refuses a folder changed since the study wrote it).
+    Report {
+        /// The study's folder (its --out).
+        #[arg(default_value = "study-out")]
+        dir: PathBuf,
     },
     /// Train a model on Biased MNIST with one of the debiasing methods.
     Train(TrainArgs),
     /// Evaluate a saved checkpoint (LazyCNN or ShapeCNN) on the train, hard and aligned splits.
-    Eval {
-        /// A model.safetensors written by `shortcut train`.
-        checkpoint: PathBuf,
-        #[arg(long, default_value = "auto")]
-        device: String,
-        /// The data seed (colours and noise of the splits).
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-        seed: u64,
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        limit: Option<usize>,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Tasks 2 and 3 on a checkpoint (LazyCNN, ShapeCNN or AttentionCNN): feature
-    /// visualization, colour selectivity, Grad-CAM; writes explain.html, explain.json, PNGs.
-    Explain {
-        /// A model.safetensors written by `shortcut train` or `shortcut study`.
-        checkpoint: PathBuf,
-        /// Output folder (default: explain-<model> beside the current folder).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long, default_value = "auto")]
-        device: String,
-        /// The data seed (colours and noise of the test images).
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-        seed: u64,
-        /// A tenth of the optimization steps and fewer images: a smoke run in seconds.
-        #[arg(long)]
-        quick: bool,
-        /// Use only the first N test images.
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        limit: Option<usize>,
-        #[command(flatten)]
-        data: DataArgs,
-    },
+    Eval(EvalArgs),
+    /// Explain a checkpoint (LazyCNN, ShapeCNN or AttentionCNN): images that maximize each
+    /// class and filter, how colour-selective its units are, and Grad-CAM heat maps; writes
+    /// explain.html, explain.json and the figures.
+    Explain(ExplainArgs),
     /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json and a strip.
     Attack(AttackArgs),
-    /// Train a sparse autoencoder on a checkpoint's hidden layer (SPEC Task 6) and measure it:
-    /// writes sae.safetensors, sae.json, sae.html, the digit/colour tables and figures.
+    /// Train a sparse autoencoder on a checkpoint's hidden layer and measure it: how well it
+    /// reconstructs, how sparse it is, which features carry digit or colour, and what splicing
+    /// it into the model does; writes sae.safetensors, sae.json, sae.html and the figures.
     Sae(SaeArgs),
     /// Draw one Grad-CAM overlay: the image and its CAM side by side.
-    Gradcam {
-        /// A model.safetensors written by `shortcut train` or `shortcut study`.
-        checkpoint: PathBuf,
-        /// train, hard or aligned.
-        #[arg(long, default_value = "hard")]
-        split: String,
-        /// The image's index in the split.
-        #[arg(long, allow_hyphen_values = true, value_parser = count)]
-        index: usize,
-        /// The class to explain (default: the predicted one).
-        #[arg(long, allow_hyphen_values = true)]
-        class: Option<i64>,
-        /// The layer, by dotted name (default: the model's last convolution).
-        #[arg(long)]
-        layer: Option<String>,
-        /// The PNG to write.
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value = "auto")]
-        device: String,
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
-        seed: u64,
-        #[command(flatten)]
-        data: DataArgs,
-    },
+    Gradcam(GradcamArgs),
     /// Download or inspect the dataset.
     Data {
         #[command(subcommand)]
@@ -134,16 +57,122 @@ pub enum Command {
     },
 }
 
+/// `shortcut study`: how much of the study, where, and on what.
+#[derive(clap::Args)]
+pub struct StudyArgs {
+    /// quick (smoke run: 2 epochs, 5,000 samples, one seed), default (the original study's
+    /// settings: every run's own epochs, all samples, one seed) or full (three seeds and the method × architecture table).
+    #[arg(long, default_value = "default")]
+    pub profile: String,
+    /// cpu, cuda, wgpu, or auto (CUDA if usable, else a hardware wgpu adapter, else the CPU).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Output folder.
+    #[arg(long, default_value = "study-out")]
+    pub out: PathBuf,
+    /// Number of seeds (0, 1, …) to train; default: 3 for full, 1 for quick.
+    #[arg(long, allow_hyphen_values = true, value_parser = seed_value)]
+    pub seeds: Option<u64>,
+    /// Epochs per training run (default: the profile's).
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
+    pub epochs: Option<usize>,
+    /// Use only the first N samples of each split.
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
+    pub limit: Option<usize>,
+    /// Adam's learning rate of the plain runs (Task 1's LazyCNN and the attention CNN); the
+    /// debiasing runs keep their own (focal 5e-4, the others 1e-3).
+    #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true)]
+    pub lr: f32,
+    /// Which tasks to run: `all`, or numbers such as 0,1,4 (a task pulls in the tasks it
+    /// needs: 2 needs 1; 4 needs 1; 3 needs 1, 2, 4; 5 and 6 need 1, 4).
+    #[arg(long, default_value = "all")]
+    pub tasks: String,
+    /// Redo everything: remove the study's earlier files in --out instead of reusing the
+    /// finished runs and analyses there.
+    #[arg(long)]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// `shortcut eval CHECKPOINT`.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// A model.safetensors written by `shortcut train`.
+    pub checkpoint: PathBuf,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// The data seed (colours and noise of the splits).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
+    pub seed: u64,
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
+    pub limit: Option<usize>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// `shortcut explain CHECKPOINT`.
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// A model.safetensors written by `shortcut train` or `shortcut study`.
+    pub checkpoint: PathBuf,
+    /// Output folder (default: explain-<model> beside the current folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// The data seed (colours and noise of the test images).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
+    pub seed: u64,
+    /// A tenth of the optimization steps and fewer images: a smoke run in seconds.
+    #[arg(long)]
+    pub quick: bool,
+    /// Use only the first N test images.
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
+    pub limit: Option<usize>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// `shortcut gradcam CHECKPOINT --index I --out F.png`.
+#[derive(clap::Args)]
+pub struct GradcamArgs {
+    /// A model.safetensors written by `shortcut train` or `shortcut study`.
+    pub checkpoint: PathBuf,
+    /// train, hard or aligned.
+    #[arg(long, default_value = "hard")]
+    pub split: String,
+    /// The image's index in the split.
+    #[arg(long, allow_hyphen_values = true, value_parser = count)]
+    pub index: usize,
+    /// The class to explain (default: the predicted one).
+    #[arg(long, allow_hyphen_values = true)]
+    pub class: Option<i64>,
+    /// The layer, by dotted name (default: the model's last convolution).
+    #[arg(long)]
+    pub layer: Option<String>,
+    /// The PNG to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = seed_value)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
 /// `shortcut train <lazy|shape>`: the model, the method and their settings.
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// The model: lazy (LazyCNN, SPEC Task 1) or shape (ShapeCNN, SPEC Task 4.3).
+    /// The model: lazy (LazyCNN: one 3×3 convolution and an average pool, the model that
+    /// learns the colour) or shape (ShapeCNN: five convolutions, deep enough to learn shapes).
     pub model: String,
     /// plain (cross-entropy), consistency (colour jitter + symmetric KL), focal (focal loss) or
     /// suppress (a forward hook scales the last conv's colour and shape channels).
     #[arg(long, default_value = "plain")]
     pub method: String,
-    /// Epochs (default: the SPEC's for the method — plain 10 lazy / 20 shape, consistency 25,
+    /// Epochs (default: the method's own — plain 10 lazy / 20 shape, consistency 25,
     /// focal 30, suppress 15).
     #[arg(long, allow_hyphen_values = true, value_parser = count)]
     pub epochs: Option<usize>,
@@ -286,7 +315,7 @@ pub struct AttackArgs {
     pub data: DataArgs,
 }
 
-/// `shortcut sae CHECKPOINT`: the SAE's settings (SPEC's by default).
+/// `shortcut sae CHECKPOINT`: the SAE's settings (the original study's by default).
 #[derive(clap::Args)]
 pub struct SaeArgs {
     /// A model.safetensors written by `shortcut train` or `shortcut study`.

@@ -5,6 +5,11 @@
 //! PyTorch-like modules with forward and gradient hooks ([`nn`]), losses ([`loss`]),
 //! optimizers ([`optim`]) and safetensors checkpoints ([`checkpoint`]).
 //!
+//! The study sits on top, in layers that only look down (docs/architecture.md): the data
+//! ([`data`]) and the models ([`models`]); measuring a model ([`measure`]); the training frame
+//! and methods ([`train`]) beside the interpretability tools ([`interp`]); and the study's
+//! tasks and report ([`study`]).
+//!
 //! ## A worked example of the tape
 //!
 //! ```
@@ -24,26 +29,38 @@
 //!
 //! See `examples/backprop_walkthrough.rs` for a conv net, step by step.
 
-pub mod autograd;
-pub mod checkpoint;
-pub mod data;
-pub mod device;
+// The layers, lowest first (docs/architecture.md; `tests/layers.rs` checks that no module uses
+// a layer above its own).
+
+// Base: errors, shapes, the RNG, files, Ctrl-C, progress bars, PNG figures.
 pub mod dtype;
 pub mod error;
 pub mod files;
-pub mod interp;
 pub mod interrupt;
-pub mod loss;
-pub mod models;
-pub mod nn;
-pub mod ops;
-pub mod optim;
 pub mod plots;
 pub mod progress;
 pub mod rng;
 pub mod shape;
-pub mod study;
+
+// The engine: devices and kernels, tensors, the tape, ops, modules, losses, optimizers.
+pub mod autograd;
+pub mod checkpoint;
+pub mod device;
+pub mod loss;
+pub mod nn;
+pub mod ops;
+pub mod optim;
 pub mod tensor;
+
+// The data and the models.
+pub mod data;
+pub mod models;
+
+// The study: measuring a model, training methods and interpretability on top of that, the
+// tasks and their report.
+pub mod interp;
+pub mod measure;
+pub mod study;
 pub mod train;
 
 pub use autograd::{no_grad, NoGradGuard};

@@ -128,7 +128,7 @@ fn the_minimal_eps_is_where_pgd_starts_to_win() {
     let p = probabilities(model.as_ref(), &x).unwrap();
     let labels: Vec<usize> = p
         .iter()
-        .map(|v| shortcut::interp::stats::argmax(v))
+        .map(|v| shortcut::measure::stats::argmax(v))
         .collect();
     let m = minimal_eps(model.as_ref(), &x, &labels, 10, 6, 0.3).unwrap();
     for (b, e) in m.iter().enumerate() {
@@ -154,7 +154,7 @@ fn the_minimal_eps_is_where_pgd_starts_to_win() {
         .unwrap();
         let q = probabilities(model.as_ref(), &adv).unwrap();
         assert_ne!(
-            shortcut::interp::stats::argmax(&q[0]),
+            shortcut::measure::stats::argmax(&q[0]),
             labels[b],
             "image {b} at ε {e}"
         );

@@ -151,6 +151,7 @@ fn study_quick_writes_an_html_report_and_results() {
         "report lacks Task 4"
     );
     let r = read_json(&out.join("results.json"));
+    assert_same_numbers_as_stored(&r, &out, &data);
     let undocumented = undocumented_keys(&r);
     assert!(
         undocumented.is_empty(),
@@ -197,6 +198,27 @@ fn study_quick_writes_an_html_report_and_results() {
         .join("task6/plain-lazycnn/spec/sae.safetensors")
         .is_file());
     check_report_in_a_browser(&out.join("index.html"));
+
+    // `shortcut report` renders the page again from results.json, computing nothing: in a
+    // moved folder, the same bytes; a folder whose files changed since is refused.
+    let moved = dir.path().join("moved");
+    std::fs::rename(&out, &moved).unwrap();
+    let page = std::fs::read(moved.join("index.html")).unwrap();
+    std::fs::remove_file(moved.join("index.html")).unwrap();
+    let o = shortcut(&["report", moved.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        std::fs::read(moved.join("index.html")).unwrap() == page,
+        "the page rendered again differs from the one the study wrote"
+    );
+    let figure = moved.join("task0/samples_train.png");
+    let mut bytes = std::fs::read(&figure).unwrap();
+    bytes.push(0);
+    std::fs::write(&figure, bytes).unwrap();
+    assert_user_error(
+        &shortcut(&["report", moved.to_str().unwrap()]),
+        "was changed since its study finished",
+    );
 }
 
 #[test]
@@ -969,6 +991,94 @@ document.getElementById('f').addEventListener('load', function () {
 
 /// Every object key of `v` that no table row of `docs/results.md` names (as `` `key` `` in
 /// its first column): results.json's keys are documented, and stay so.
+/// Keys whose values are clocks: they differ from run to run.
+const CLOCKS: [&str; 8] = [
+    "seconds",
+    "epoch_seconds",
+    "seconds_per_epoch",
+    "step_seconds",
+    "task_seconds",
+    "total_seconds",
+    "task_peak_mb",
+    "computed_seconds",
+];
+
+/// `v` without clocks, with the study folder written `@study` and the data folder `@data`.
+fn without_clocks(v: &serde_json::Value, out: &str, data: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| !CLOCKS.contains(&k.as_str()))
+                .map(|(k, x)| (k.clone(), without_clocks(x, out, data)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| without_clocks(x, out, data)).collect()),
+        Value::String(s) if s == data => Value::String("@data".into()),
+        Value::String(s) => match s.strip_prefix(out) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                Value::String(format!("@study{rest}"))
+            }
+            _ => v.clone(),
+        },
+        other => other.clone(),
+    }
+}
+
+/// The first path where two JSON values differ, with both values.
+fn first_difference(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    at: &str,
+) -> Option<(String, String, String)> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| match (x.get(k), y.get(k)) {
+                (Some(u), Some(v)) => first_difference(u, v, &format!("{at}/{k}")),
+                (u, v) => Some((format!("{at}/{k}"), format!("{u:?}"), format!("{v:?}"))),
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (u, v))| first_difference(u, v, &format!("{at}/{i}"))),
+        _ if a == b => None,
+        _ => Some((at.to_string(), a.to_string(), b.to_string())),
+    }
+}
+
+/// The quick study's numbers are those of the copy stored before the study's code was
+/// restructured (issue 26): `tests/fixtures/quick_study_results.json.gz`, made with
+/// `shortcut study --profile quick --epochs 1 --limit 400 --data-dir ../shared/data/mnist
+/// --out OUT` on the CPU (2026-12-07, Intel Xeon Ice Lake, AVX-512; the numbers are the same
+/// with 1 or 2 threads) and written through [`without_clocks`]. Every number must be equal,
+/// bit for bit: a change of code that changes a number (a new kernel, another summation
+/// order) must say so by storing a new copy with that command.
+fn assert_same_numbers_as_stored(r: &serde_json::Value, out: &Path, data: &Path) {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quick_study_results.json.gz");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut now = without_clocks(r, out.to_str().unwrap(), data.to_str().unwrap());
+    // Added since the copy was stored: the study folder's name (for `shortcut report`).
+    assert_eq!(now["folder"], "@study");
+    now.as_object_mut().unwrap().remove("folder");
+    let stored = without_clocks(&stored, "@study", "@data");
+    if let Some((at, now, then)) = first_difference(&now, &stored, "") {
+        panic!(
+            "results.json differs from the stored quick study at {at}: now {now}, stored {then}"
+        );
+    }
+}
+
 fn undocumented_keys(v: &serde_json::Value) -> Vec<String> {
     let doc =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/results.md"))

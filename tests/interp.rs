@@ -5,7 +5,7 @@
 use shortcut::autograd::no_grad;
 use shortcut::interp::featviz::{maximize, AmConfig};
 use shortcut::interp::gradcam::{concentration_ratio, grad_cam, randomization_test};
-use shortcut::interp::selectivity::UnitSelectivity;
+use shortcut::measure::selectivity::UnitSelectivity;
 use shortcut::models::ModelKind;
 use shortcut::nn::{
     freeze, named_modules, AdaptiveAvgPool2d, Conv2d, Flatten, Linear, Module, Sequential,

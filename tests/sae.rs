@@ -306,7 +306,7 @@ fn editing_a_feature_changes_the_output_only_through_that_feature() {
     let sae = Arc::new(Sae::new(64, 256, SaeKind::Relu, 7, CPU).unwrap());
     let h = sae
         .encode(
-            &shortcut::interp::capture::layer_output(model.as_ref(), "classifier.2", &x)
+            &shortcut::measure::capture::layer_output(model.as_ref(), "classifier.2", &x)
                 .unwrap()
                 .1,
         )

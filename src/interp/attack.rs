@@ -17,9 +17,9 @@
 //! toward [0, 1], which the ball around an image in [0, 1] always meets. ε may differ per image
 //! (the bisection needs that): it is a [N, 1, 1, 1] tensor broadcast over the pixels.
 
-use super::stats::{argmax, mean};
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
+use crate::measure::stats::{argmax, mean};
 use crate::nn::{freeze, Module};
 use crate::optim::{Adam, Optimizer};
 use crate::rng::Rng;

@@ -2,8 +2,8 @@
 //! (the softmax over positions that weights the pooling): where the model looks, by its own
 //! account rather than by gradients.
 
-use super::capture;
 use crate::error::Result;
+use crate::measure::capture;
 use crate::nn::Module;
 use crate::tensor::Tensor;
 

@@ -15,10 +15,10 @@
 //! batch of ten gives exactly the ten separate optimizations, in one forward and backward per
 //! step. The parameters are frozen ([`crate::nn::freeze`]): backward computes ∂loss/∂x only.
 
-use super::capture;
 use crate::autograd::no_grad;
 use crate::device::Device;
 use crate::error::{Error, Result};
+use crate::measure::capture;
 use crate::nn::{freeze, Module};
 use crate::optim::{Adam, Optimizer};
 use crate::rng::Rng;

@@ -18,9 +18,9 @@
 //! image its own gradient in one backward (images do not interact). Both hooks are removed
 //! before [`grad_cam`] returns.
 
-use super::stats::{argmax, spearman};
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
+use crate::measure::stats::{argmax, spearman};
 use crate::nn::{freeze, get_submodule, named_modules, Module};
 use crate::tensor::Tensor;
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,45 @@ impl CamBatch {
     pub fn predicted(&self) -> Vec<usize> {
         self.probs.iter().map(|p| argmax(p)).collect()
     }
+}
+
+/// Grad-CAM of one image (`shortcut gradcam`).
+#[derive(Clone, Debug)]
+pub struct OneCam {
+    /// The class the model predicts, and its probability.
+    pub predicted: usize,
+    pub probability: f32,
+    /// The class the CAM explains (the one asked for, else the predicted one).
+    pub class: usize,
+    /// 28×28 values in [0, 1], row-major.
+    pub cam: Vec<f32>,
+    /// No positive evidence for the class: the CAM is all zero.
+    pub empty: bool,
+    /// The fraction of pixels holding 80 % of the CAM (`None` for an empty CAM).
+    pub ratio: Option<f32>,
+}
+
+/// Grad-CAM of the one image `x` ([1, 3, 28, 28]) at `layer`, of `class` or, without one, of
+/// the class the model predicts.
+pub fn grad_cam_one(
+    model: &dyn Module,
+    layer: &str,
+    x: &Tensor,
+    class: Option<usize>,
+) -> Result<OneCam> {
+    let logits = no_grad(|| model.forward(x))?;
+    let predicted = crate::measure::eval::predictions(&logits)?[0];
+    let class = class.unwrap_or(predicted);
+    let mut b = grad_cam(model, layer, x, &[class])?;
+    let cam = b.cams.swap_remove(0);
+    Ok(OneCam {
+        predicted,
+        probability: b.probs[0][predicted],
+        class,
+        ratio: concentration_ratio(&cam, 0.8),
+        cam,
+        empty: b.empty[0],
+    })
 }
 
 /// Grad-CAM of `x` ([N, 3, 28, 28]) for class `classes[b]` of image b, at the conv layer named
@@ -269,7 +308,7 @@ pub fn randomization_test(
             }
             steps.push(RandomizationStep {
                 layer: name.clone(),
-                mean_rank_correlation: super::stats::mean(&rhos),
+                mean_rank_correlation: crate::measure::stats::mean(&rhos),
                 undefined: original.cams.len() - rhos.len(),
             });
         }

@@ -13,9 +13,9 @@
 //!   std/|mean| of the responses (low: position does not matter).
 
 use super::featviz::{maximize, mean_rgb, AmConfig};
-use super::selectivity::unit_responses;
 use crate::device::Device;
 use crate::error::Result;
+use crate::measure::selectivity::unit_responses;
 use crate::nn::Module;
 use crate::tensor::Tensor;
 
@@ -125,7 +125,7 @@ pub fn poly_test(
         )?,
     );
     let p: Vec<f64> = placement.iter().map(|(_, v)| *v as f64).collect();
-    let m = super::stats::mean(&p);
+    let m = crate::measure::stats::mean(&p);
     Ok(PolyTest {
         unit,
         favourite: favourite.0,
@@ -134,7 +134,7 @@ pub fn poly_test(
         intensity,
         mixture_ratio: mixtures[0].1 / mixture_mean,
         mixtures,
-        placement_cv: (super::stats::std_pop(&p) / m.abs()) as f32,
+        placement_cv: (crate::measure::stats::std_pop(&p) / m.abs()) as f32,
         placement,
         seed_images,
     })

@@ -20,6 +20,7 @@ pub mod explain;
 pub mod plan;
 pub mod registry;
 pub mod report;
+pub mod rerender;
 pub mod run;
 pub mod summary;
 pub mod task;
@@ -33,7 +34,13 @@ pub mod task6;
 pub mod units;
 pub mod work;
 
+#[cfg(test)]
+mod extension_test;
+
 pub use run::{run_study, run_study_with};
+
+/// The study's results, in its folder.
+pub const RESULTS_FILE: &str = "results.json";
 pub use task::{Task, TaskId};
 
 use crate::device::Device;
@@ -194,6 +201,9 @@ pub use crate::files::{write_atomic, write_json};
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StudyResults {
     pub config: StudyConfig,
+    /// The study folder, as it was named (`--out`): the paths below begin with it, and
+    /// `shortcut report` reads them from wherever the folder is now.
+    pub folder: String,
     /// Wall time of this invocation (s): reused units cost almost nothing.
     pub seconds: f64,
     /// The tasks run: the chosen ones and what they need.

@@ -295,6 +295,7 @@ fn run_tasks(
     ids.sort_unstable();
     let results = StudyResults {
         config: ctx.cfg.clone(),
+        folder: ctx.out.to_string_lossy().to_string(),
         seconds: start.elapsed().as_secs_f64(),
         tasks: ids,
         estimate,
@@ -303,7 +304,8 @@ fn run_tasks(
         units: ctx.units.log.clone(),
         results,
     };
-    write_json(&ctx.out.join("results.json"), &results)?;
+    write_json(&ctx.out.join(super::RESULTS_FILE), &results)?;
+    super::rerender::seal(ctx.out)?;
     report::write_index_with(registry, &results, ctx.out)?;
     (ctx.log)(&format!("report: {}", ctx.out.join("index.html").display()));
     Ok(results)

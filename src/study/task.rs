@@ -168,6 +168,18 @@ impl Unit {
             Work::Analyse(_) => None,
         }
     }
+
+    /// The model this training unit makes, as analyses read it (`None` for an analysis, or a
+    /// model that no analysis reads).
+    pub fn model(&self) -> Option<ModelRef> {
+        let t = self.train()?;
+        Some(ModelRef {
+            label: t.read_as.clone()?,
+            folder: self.folder.clone(),
+            kind: t.kind,
+            method: t.method.name().to_string(),
+        })
+    }
 }
 
 /// What a task may use to list its units.
@@ -207,6 +219,28 @@ impl Setup<'_> {
             "seed": self.seed0(),
             "bias": self.cfg.bias,
         })
+    }
+
+    /// An analysis unit of `task` in `folder` that reads `reads`, with the task's own
+    /// settings `config`.
+    pub fn analysis(
+        &self,
+        task: TaskId,
+        (folder, label): (String, String),
+        config: Value,
+        reads: Vec<ModelRef>,
+        cost: f64,
+    ) -> Unit {
+        Unit {
+            task,
+            folder,
+            label,
+            work: Work::Analyse(AnalysisUnit {
+                settings: self.analysis_settings(task, config),
+                reads,
+            }),
+            cost,
+        }
     }
 
     /// A training unit of `task` in `folder`.
@@ -340,6 +374,18 @@ pub fn result_of<T: serde::de::DeserializeOwned>(
 
 /// A result as a JSON value, written out and read back as text: so a number keeps the digits
 /// its own type prints (an `f32` stays `0.048738893` in `results.json`, where
+/// A task's section of the report: `render` of its result, or nothing when it did not run.
+pub fn section_of<T: serde::de::DeserializeOwned>(
+    r: &StudyResults,
+    task: TaskId,
+    render: impl FnOnce(T) -> Result<String>,
+) -> Result<String> {
+    match result_of::<T>(r, task)? {
+        Some(t) => render(t),
+        None => Ok(String::new()),
+    }
+}
+
 /// `serde_json::to_value` would widen it to `0.04873889312148094`) and reads back bit for bit.
 pub fn to_value(v: impl serde::Serialize) -> Result<Value> {
     let text = serde_json::to_string(&v)

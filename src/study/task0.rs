@@ -1,6 +1,6 @@
 //! Task 0 — the data: a sample grid per split and the colour statistics.
 
-use super::task::{to_value, AnalysisUnit, Finished, Inputs, Setup, Task, TaskId, Unit, Work};
+use super::task::{section_of, to_value, Finished, Inputs, Setup, Task, TaskId, Unit};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
@@ -109,16 +109,10 @@ impl Task for DataTask {
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
         let steps = s.cfg.profile.pick(COST_STEPS);
-        Ok(vec![Unit {
-            task: self.id(),
-            folder: self.id().key(),
-            label: "the data".into(),
-            work: Work::Analyse(AnalysisUnit {
-                settings: s.analysis_settings(self.id(), serde_json::Value::Null),
-                reads: Vec::new(),
-            }),
-            cost: s.analysis_cost(ModelKind::Lazy, steps),
-        }])
+        let cost = s.analysis_cost(ModelKind::Lazy, steps);
+        let names = (self.id().key(), "the data".to_string());
+        let null = serde_json::Value::Null;
+        Ok(vec![s.analysis(self.id(), names, null, Vec::new(), cost)])
     }
 
     fn analyse(
@@ -145,9 +139,8 @@ impl Task for DataTask {
     }
 
     fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
-        match r.result::<Task0>(self.id())? {
-            Some(t0) => super::report::task0_html(&t0, r.config.bias),
-            None => Ok(String::new()),
-        }
+        section_of(r, self.id(), |t0: Task0| {
+            super::report::task0_html(&t0, r.config.bias)
+        })
     }
 }

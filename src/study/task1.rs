@@ -4,7 +4,7 @@
 //! Its units are one training run per seed (the training frame, [`crate::train::train_run`],
 //! plain cross-entropy); this module turns them into the task's numbers beside the report's.
 
-use super::task::{Finished, Setup, Task, TaskId, TrainUnit, Unit};
+use super::task::{section_of, Finished, Setup, Task, TaskId, TrainUnit, Unit};
 use super::{mean_std, plain_config, StudyResults};
 use crate::error::Result;
 use crate::models::ModelKind;
@@ -72,10 +72,9 @@ impl Task for ShortcutTask {
     }
 
     fn section(&self, r: &StudyResults, out: &Path) -> Result<String> {
-        match r.result::<Task1Summary>(self.id())? {
-            Some(t1) => super::report::task1_html(&t1, out),
-            None => Ok(String::new()),
-        }
+        section_of(r, self.id(), |t1: Task1Summary| {
+            super::report::task1_html(&t1, out)
+        })
     }
 }
 

@@ -5,16 +5,14 @@
 //! [`crate::interp`]'s; this file draws them and writes the report's section.
 
 use super::report::{esc, img};
-use super::task::{
-    to_value, AnalysisUnit, Finished, Inputs, Setup, Task, TaskId, TrainUnit, Unit, Work,
-};
+use super::task::{section_of, to_value, Finished, Inputs, Setup, Task, TaskId, TrainUnit, Unit};
 use super::StudyResults;
 use crate::data::{COLOR_NAMES, PALETTE};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::interp::featviz::{color_purity, filter_tiles, maximize, AmConfig};
 use crate::interp::poly::{poly_test, PolyTest};
-use crate::interp::selectivity::{channel_color_responses, UnitSelectivity};
+use crate::measure::selectivity::{channel_color_responses, UnitSelectivity};
 use crate::models::ModelKind;
 use crate::nn::{get_submodule, named_modules, Module};
 use crate::plots::{heatmap_png, image_grid_png, labelled_grid_png};
@@ -440,16 +438,10 @@ impl Task for LearnedTask {
             .find(|m| m.folder == lazy_folder)
             .ok_or_else(|| Error::Invalid("Task 2 needs Task 1's model".into()))?;
         let quick = s.cfg.profile == super::Profile::Quick;
-        let analysis = Unit {
-            task: self.id(),
-            folder: LAZY_FOLDER.into(),
-            label: "what the lazy model learned".into(),
-            work: Work::Analyse(AnalysisUnit {
-                settings: s.analysis_settings(self.id(), serde_json::json!(quick)),
-                reads: vec![lazy.clone()],
-            }),
-            cost: s.analysis_cost(ModelKind::Lazy, s.cfg.profile.pick(COST_STEPS)),
-        };
+        let cost = s.analysis_cost(ModelKind::Lazy, s.cfg.profile.pick(COST_STEPS));
+        let names = (LAZY_FOLDER.into(), "what the lazy model learned".into());
+        let config = serde_json::json!(quick);
+        let analysis = s.analysis(self.id(), names, config, vec![lazy.clone()], cost);
         let seed = s.seed0();
         let attention = TrainUnit {
             kind: ModelKind::Attention,
@@ -493,11 +485,10 @@ impl Task for LearnedTask {
     }
 
     fn section(&self, r: &StudyResults, out: &Path) -> Result<String> {
-        let Some(t2) = r.result::<Task2Summary>(self.id())? else {
-            return Ok(String::new());
-        };
-        let mut h = section_html(&t2.lazy)?;
-        h.push_str(&super::report::attention_html(&t2, out)?);
-        Ok(h)
+        section_of(r, self.id(), |t2: Task2Summary| {
+            let mut h = section_html(&t2.lazy)?;
+            h.push_str(&super::report::attention_html(&t2, out)?);
+            Ok(h)
+        })
     }
 }

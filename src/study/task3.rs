@@ -12,7 +12,7 @@
 //! the same cases and images, beside its Grad-CAMs (SPEC Task 2.5).
 
 use super::report::{esc, img};
-use super::task::{to_value, AnalysisUnit, Finished, Inputs, Setup, Task, TaskId, Unit, Work};
+use super::task::{section_of, to_value, Finished, Inputs, Setup, Task, TaskId, Unit, Work};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::device::Device;
@@ -22,11 +22,11 @@ use crate::interp::gradcam::{
     concentration_ratio, grad_cam, pointing_hit, randomization_test, stroke_mask, stroke_mass,
     RandomizationStep,
 };
+use crate::measure::eval::{predictions, split_len, EVAL_BATCH};
 use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::plots::{labelled_grid_png, line_chart_png, overlay};
 use crate::tensor::Tensor;
-use crate::train::eval::{predictions, split_len, EVAL_BATCH};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -272,7 +272,7 @@ pub fn run(
         ));
     }
 
-    let cam_size = crate::interp::capture::layer_output(model, &layer, &x.slice(0, 0, 1)?)?
+    let cam_size = crate::measure::capture::layer_output(model, &layer, &x.slice(0, 0, 1)?)?
         .1
         .shape()
         .nchw()
@@ -553,7 +553,7 @@ impl Task for GradCamTask {
             .cfg
             .profile
             .pick((Task3Config::DEFAULT, Task3Config::QUICK));
-        let settings = s.analysis_settings(self.id(), to_value(config)?);
+        let config = to_value(config)?;
         let units = s.models.iter().map(|m| {
             let folder = if m.kind == ModelKind::Attention {
                 "task3/attention".to_string()
@@ -564,16 +564,9 @@ impl Task for GradCamTask {
                 ModelKind::Shape => COST_STEPS_SHAPE,
                 _ => COST_STEPS,
             };
-            Unit {
-                task: self.id(),
-                folder,
-                label: format!("Grad-CAM of {}", m.label),
-                work: Work::Analyse(AnalysisUnit {
-                    settings: settings.clone(),
-                    reads: vec![m.clone()],
-                }),
-                cost: s.analysis_cost(m.kind, s.cfg.profile.pick(steps)),
-            }
+            let cost = s.analysis_cost(m.kind, s.cfg.profile.pick(steps));
+            let names = (folder, format!("Grad-CAM of {}", m.label));
+            s.analysis(self.id(), names, config.clone(), vec![m.clone()], cost)
         });
         Ok(units.collect())
     }
@@ -613,10 +606,9 @@ impl Task for GradCamTask {
     }
 
     fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
-        let Some(t3) = r.result::<Vec<(String, Task3)>>(self.id())? else {
-            return Ok(String::new());
-        };
-        let runs: Vec<(String, &Task3)> = t3.iter().map(|(l, t)| (l.clone(), t)).collect();
-        section_html(&runs)
+        section_of(r, self.id(), |t3: Vec<(String, Task3)>| {
+            let runs: Vec<(String, &Task3)> = t3.iter().map(|(l, t)| (l.clone(), t)).collect();
+            section_html(&runs)
+        })
     }
 }

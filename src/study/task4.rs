@@ -10,7 +10,7 @@
 //! This module renders its own part of `index.html` ([`section_html`]).
 
 use super::report::{esc, img, pm};
-use super::task::{to_value, Finished, Setup, Task, TaskId, TrainUnit, Unit};
+use super::task::{section_of, to_value, Finished, Setup, Task, TaskId, TrainUnit, Unit};
 use super::{mean_std, Profile, StudyConfig, StudyResults};
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
@@ -198,10 +198,9 @@ impl Task for DebiasTask {
     }
 
     fn section(&self, r: &StudyResults, out: &Path) -> Result<String> {
-        match r.result::<Task4>(self.id())? {
-            Some(t4) => section_html(&t4, r.config.seeds.len(), out),
-            None => Ok(String::new()),
-        }
+        section_of(r, self.id(), |t4: Task4| {
+            section_html(&t4, r.config.seeds.len(), out)
+        })
     }
 }
 

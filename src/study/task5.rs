@@ -5,9 +5,7 @@
 //! writes the report's section.
 
 use super::report::{esc, img};
-use super::task::{
-    to_value, AnalysisUnit, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit, Work,
-};
+use super::task::{section_of, to_value, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, PALETTE};
 use crate::device::Device;
@@ -16,7 +14,7 @@ use crate::interp::attack::{
     colour_attack, fgsm, mean_confidence, minimal_eps, pgd, probabilities, successes, ColourAttack,
     Goal, Pgd,
 };
-use crate::interp::stats::wilson;
+use crate::measure::stats::wilson;
 use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::plots::{heatmap_png, labelled_grid_png, line_chart_png};
@@ -277,7 +275,7 @@ pub fn run(
         let clean = probabilities(model, &xs)?;
         let already_target = clean
             .iter()
-            .filter(|p| crate::interp::stats::argmax(p) == cfg.target)
+            .filter(|p| crate::measure::stats::argmax(p) == cfg.target)
             .count();
         let mut rows = Vec::new();
         let mut strip_adv = None;
@@ -572,8 +570,8 @@ fn draw_strips(strips: &[Strip], xs: &Tensor, out: &Path) -> Result<Vec<(PathBuf
                 .map(|(a, c)| 0.5 + 10.0 * (a - c))
                 .collect();
             tiles.extend([clean_imgs[b].clone(), pert, adv_imgs[b].clone()]);
-            let pc = crate::interp::stats::argmax(&clean[b]);
-            let pa = crate::interp::stats::argmax(&pp[b]);
+            let pc = crate::measure::stats::argmax(&clean[b]);
+            let pa = crate::measure::stats::argmax(&pp[b]);
             labels.push(format!(
                 "{pc} ({:.2}) → {pa} ({:.2})",
                 clean[b][pc], pp[b][pa]
@@ -942,7 +940,7 @@ pub fn attack_checkpoint(
     let already_target = match spec.target {
         Some(t) => clean
             .iter()
-            .filter(|p| crate::interp::stats::argmax(p) == t)
+            .filter(|p| crate::measure::stats::argmax(p) == t)
             .count(),
         None => 0,
     };
@@ -1058,16 +1056,17 @@ impl Task for AttackTask {
                 s.analysis_cost(m.kind, s.cfg.profile.pick(steps))
             })
             .sum();
-        Ok(vec![Unit {
-            task: self.id(),
-            folder: self.id().key(),
-            label: "adversarial attacks on every model".into(),
-            work: Work::Analyse(AnalysisUnit {
-                settings: s.analysis_settings(self.id(), to_value(config)?),
-                reads,
-            }),
+        let names = (
+            self.id().key(),
+            "adversarial attacks on every model".to_string(),
+        );
+        Ok(vec![s.analysis(
+            self.id(),
+            names,
+            to_value(config)?,
+            reads,
             cost,
-        }])
+        )])
     }
 
     fn analyse(
@@ -1102,9 +1101,6 @@ impl Task for AttackTask {
     }
 
     fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
-        match r.result::<Task5>(self.id())? {
-            Some(t5) => section_html(&t5),
-            None => Ok(String::new()),
-        }
+        section_of(r, self.id(), |t: Task5| section_html(&t))
     }
 }

@@ -9,9 +9,7 @@
 //! feature's mean activation per digit and per colour can be told apart.
 
 use super::report::{esc, img};
-use super::task::{
-    to_value, AnalysisUnit, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit, Work,
-};
+use super::task::{section_of, to_value, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::device::Device;
@@ -343,7 +341,7 @@ fn probs(
     device: Device,
 ) -> Result<Vec<Vec<f32>>> {
     let mut out = Vec::with_capacity(idx.len());
-    for chunk in idx.chunks(crate::train::eval::EVAL_BATCH) {
+    for chunk in idx.chunks(crate::measure::eval::EVAL_BATCH) {
         let (x, _) = data.batch(Split::Hard, 0, chunk, Paint::DRAWN, device)?;
         out.extend(match &splice {
             None => crate::interp::attack::probabilities(model, &x)?,
@@ -383,7 +381,7 @@ fn intervene(
     };
     let right = |a: &[Vec<f32>]| {
         a.iter()
-            .filter(|p| crate::interp::stats::argmax(p) == digit)
+            .filter(|p| crate::measure::stats::argmax(p) == digit)
             .count()
     };
     Ok(Intervention {
@@ -460,11 +458,11 @@ fn colour_swap(
         p_after += after.iter().map(|p| p[t] as f64).sum::<f64>();
         right += after
             .iter()
-            .filter(|p| crate::interp::stats::argmax(p) == t)
+            .filter(|p| crate::measure::stats::argmax(p) == t)
             .count();
         control_right += ctl
             .iter()
-            .filter(|p| crate::interp::stats::argmax(p) == t)
+            .filter(|p| crate::measure::stats::argmax(p) == t)
             .count();
     }
     Ok(Some(ColourIntervention {
@@ -723,7 +721,7 @@ fn probs_cell(p: &[f32], digit: usize) -> String {
         Some(v) => format!(
             "{:.1} % (predicts {})",
             100.0 * v,
-            crate::interp::stats::argmax(p)
+            crate::measure::stats::argmax(p)
         ),
         None => "—".to_string(),
     }
@@ -1096,7 +1094,7 @@ pub fn sae_checkpoint(
 ) -> Result<SaeAnalysis> {
     let layer = req.layer.unwrap_or(sae_layer(kind));
     // Width of the layer, from one image, before any long work.
-    let (_, probe) = crate::interp::capture::layer_output(
+    let (_, probe) = crate::measure::capture::layer_output(
         model,
         layer,
         &data.batch(Split::Hard, 0, &[0], Paint::DRAWN, device)?.0,
@@ -1225,16 +1223,14 @@ impl Task for SaeTask {
                 _ => s.analysis_cost(m.kind, s.cfg.profile.pick(COST_STEPS_LAZY)) / 4.0,
             })
             .sum();
-        Ok(vec![Unit {
-            task: self.id(),
-            folder: self.id().key(),
-            label: "sparse autoencoders".into(),
-            work: Work::Analyse(AnalysisUnit {
-                settings: s.analysis_settings(self.id(), to_value(config)?),
-                reads,
-            }),
+        let names = (self.id().key(), "sparse autoencoders".to_string());
+        Ok(vec![s.analysis(
+            self.id(),
+            names,
+            to_value(config)?,
+            reads,
             cost,
-        }])
+        )])
     }
 
     fn analyse(
@@ -1269,9 +1265,6 @@ impl Task for SaeTask {
     }
 
     fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
-        match r.result::<Task6>(self.id())? {
-            Some(t6) => section_html(&t6),
-            None => Ok(String::new()),
-        }
+        section_of(r, self.id(), |t: Task6| section_html(&t))
     }
 }

@@ -43,7 +43,12 @@ pub const STUDY_FILE: &str = "study.json";
 
 /// The names a study writes at its top level besides its tasks' folders (`task0`, …):
 /// `--fresh` removes these and those, and nothing else.
-const STUDY_ENTRIES: [&str; 3] = ["results.json", "index.html", STUDY_FILE];
+const STUDY_ENTRIES: [&str; 4] = [
+    super::RESULTS_FILE,
+    "index.html",
+    STUDY_FILE,
+    crate::files::MANIFEST,
+];
 
 /// Stands for the study folder inside stored paths, so that a folder that was moved or is
 /// named differently on the command line (`out` vs `./out`) still finds its figures.
@@ -421,7 +426,7 @@ fn prefix(root: &Path) -> String {
 }
 
 /// Replace the leading `from` of every string in `v` that is a path under `from` by `to`.
-fn relocate(v: Value, from: &str, to: &str) -> Value {
+pub(super) fn relocate(v: Value, from: &str, to: &str) -> Value {
     match v {
         Value::String(s) => match s.strip_prefix(from) {
             Some(rest) if rest.starts_with('/') => Value::String(format!("{to}{rest}")),

@@ -2,7 +2,7 @@
 //! them are finished already, and what the rest should cost — printed before any work. The
 //! runner ([`super::run`]) then executes exactly this list.
 
-use super::task::{ModelRef, Setup, Task, TaskId, Unit, Work};
+use super::task::{Setup, Task, TaskId, Unit, Work};
 use super::{plan, units, StudyConfig};
 use crate::data::BiasedMnist;
 use crate::error::{Error, Result};
@@ -71,15 +71,8 @@ pub(super) fn list_units(
                     unit.folder
                 )));
             }
-            if let Work::Train(t) = &unit.work {
-                if let Some(label) = &t.read_as {
-                    setup.models.push(ModelRef {
-                        label: label.clone(),
-                        folder: unit.folder.clone(),
-                        kind: t.kind,
-                        method: t.method.name().to_string(),
-                    });
-                }
+            if let Some(model) = unit.model() {
+                setup.models.push(model);
             }
             let done = !cfg.fresh && out.is_some_and(|out| is_done(&unit, data, out));
             units.push((unit, done));

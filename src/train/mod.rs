@@ -22,14 +22,14 @@
 //! every epoch, `metrics.json`, curves, confusion and conflict matrices); [`methods`] names the
 //! SPEC's debiasing methods and builds their steps and hooks.
 
-pub mod eval;
 pub mod methods;
 pub mod resume;
 pub mod run_folder;
 pub mod step;
 pub mod suppression;
 
-pub use eval::{
+/// Evaluation lives below training and interpretability ([`crate::measure::eval`]): both use it.
+pub use crate::measure::eval::{
     conflict_matrix, count_correct, evaluate, evaluate_painted, predict_split, predictions,
     red1_probe, split_len, Evaluation, Red1Probe, EVAL_BATCH,
 };

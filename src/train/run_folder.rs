@@ -17,7 +17,6 @@
 //! same). Every file is written to a temporary name and renamed; the manifest comes last. A loss
 //! that becomes NaN stops the run; the last good epoch's checkpoint and resume file stay.
 
-use super::eval::{conflict_matrix, evaluate, red1_probe, Evaluation, Red1Probe};
 use super::methods::Method;
 use super::resume::{self, Progress, RESUME_FILE};
 use super::suppression::Suppression;
@@ -26,6 +25,7 @@ use crate::checkpoint::save_with_metadata;
 use crate::data::{BiasedMnist, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
 use crate::files::{remove_stale_temporaries, write_manifest, MANIFEST};
+use crate::measure::eval::{conflict_matrix, evaluate, red1_probe, Evaluation, Red1Probe};
 use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::optim::Adam;

@@ -2,7 +2,7 @@
 //! "colour" channels by 0.3 and its "shape" channels by 3.0, in training and in evaluation.
 //!
 //! Channels are ranked on a *trained* lazy model by their colour selectivity (CSI over uniform
-//! images of the 10 palette colours, [`crate::interp::selectivity`]): the top quartile are the
+//! images of the 10 palette colours, [`crate::measure::selectivity`]): the top quartile are the
 //! colour channels, the bottom quartile the shape channels. The hook is then attached to a
 //! fresh model of the same seed, whose channel k starts from the same initial weights as the
 //! ranked model's channel k — so "channel k" means the same filter at the start of both runs
@@ -16,10 +16,11 @@ use crate::autograd::HookHandle;
 use crate::data::PALETTE;
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::interp::selectivity::{channel_color_responses, csi};
+use crate::measure::selectivity::{channel_color_responses, csi};
 use crate::nn::{get_submodule, last_of_kind, Module};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// Metadata key of the suppression hook in a checkpoint.
 pub const METADATA_KEY: &str = "shortcut.suppression";
@@ -141,4 +142,75 @@ impl Suppression {
             })
             .transpose()
     }
+}
+
+/// Where `shortcut train --method suppress` ranks its channels.
+pub enum RankOn<'a> {
+    /// A trained checkpoint of the same model (`--rank-from`).
+    Checkpoint(&'a Path),
+    /// The plain model of the same seed, trained first into `dir` (`<out>/ranked-plain`):
+    /// with `resume`, a finished one there is reused and an unfinished one continued.
+    PlainRun { dir: PathBuf, resume: bool },
+}
+
+/// The folder where a suppression run trains the plain model it ranks on.
+pub fn ranking_folder(out: &Path) -> PathBuf {
+    out.join("ranked-plain")
+}
+
+/// Was a suppression run stopped while it was still training its plain ranking model (whose
+/// resume file is then in [`ranking_folder`])?
+pub fn ranking_unfinished(out: &Path) -> bool {
+    ranking_folder(out)
+        .join(super::resume::RESUME_FILE)
+        .exists()
+}
+
+/// Rank the channels of a suppression run of `kind` with settings `cfg` on the model `on`
+/// names (trained first when it is the plain run), and build the hook.
+pub fn rank_for_run(
+    kind: crate::models::ModelKind,
+    (suppress, amplify): (f32, f32),
+    cfg: &super::TrainConfig,
+    data: &crate::data::BiasedMnist,
+    on: RankOn,
+    log: &mut dyn FnMut(&str),
+) -> Result<Suppression> {
+    let ranked: Box<dyn Module> = match on {
+        RankOn::Checkpoint(p) => super::run_folder::load_model(p, cfg.device)?.model,
+        RankOn::PlainRun { dir, resume } => {
+            let plain = super::Method::Plain;
+            let plain_cfg = super::TrainConfig {
+                epochs: plain.default_epochs(kind),
+                lr: plain.default_lr(),
+                ..cfg.clone()
+            };
+            log(&format!(
+                "ranking channels: training the plain {} of seed {} first ({} epochs) → {}",
+                kind.name(),
+                cfg.seed,
+                plain_cfg.epochs,
+                dir.display()
+            ));
+            if crate::files::has_our_manifest(&dir) && resume {
+                // A resumed suppress run reuses the plain model it already trained.
+                super::run_folder::load_model(&dir.join("model.safetensors"), cfg.device)?.model
+            } else {
+                let unfinished = dir.join(super::resume::RESUME_FILE).exists();
+                let plan = super::run_folder::RunPlan {
+                    kind,
+                    method: &plain,
+                    suppression: None,
+                    cfg: &plain_cfg,
+                    mode: if resume && unfinished {
+                        super::run_folder::FolderMode::Resume
+                    } else {
+                        super::run_folder::FolderMode::Overwrite
+                    },
+                };
+                super::train_run(&plan, data, &dir, &mut |s| log(&format!("  {s}")))?.1
+            }
+        }
+    };
+    Suppression::rank(ranked.as_ref(), suppress, amplify, cfg.device)
 }

@@ -39,7 +39,7 @@ use crate::checkpoint;
 use crate::data::{BiasedMnist, Paint, Split};
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::interp::capture::{keep_output, take};
+use crate::measure::capture::{keep_output, take};
 use crate::nn::{ForwardHooks, Linear, Module};
 use crate::optim::{Adam, Optimizer};
 use crate::rng::{streams, Rng};
@@ -515,7 +515,7 @@ pub fn collect(
     let mut labels = Vec::with_capacity(n);
     let mut sample_dims = Vec::new();
     let ran = no_grad(|| -> Result<()> {
-        for chunk in idx.chunks(crate::train::eval::EVAL_BATCH) {
+        for chunk in idx.chunks(crate::measure::eval::EVAL_BATCH) {
             let (xb, yb) = data.batch(split, 0, chunk, Paint::DRAWN, device)?;
             model.forward(&xb)?;
             let out = take(&slot, layer)?.detach();

@@ -195,11 +195,11 @@ fn score(
     let idx: Vec<usize> = (0..n).collect();
     let (mut right, mut ce) = (0usize, 0f64);
     no_grad(|| -> Result<()> {
-        for chunk in idx.chunks(crate::train::eval::EVAL_BATCH) {
+        for chunk in idx.chunks(crate::measure::eval::EVAL_BATCH) {
             let (x, y) = data.batch(split, 0, chunk, Paint::DRAWN, device)?;
             let logits = model.forward(&x)?;
             ce += logits.cross_entropy(&y)?.sum_all()?.to_scalar()? as f64;
-            right += crate::train::predictions(&logits)?
+            right += crate::measure::eval::predictions(&logits)?
                 .iter()
                 .zip(&y)
                 .filter(|(p, t)| p == t)
