@@ -19,7 +19,7 @@ if [ "$mode" = pack ]; then
     rm -rf "$dest" && mkdir -p "$dest/bin" "$dest/mnist"
     cargo build --release --locked --bin shortcut --example epoch_timing --example consistency_cost
     # test and bench binaries: cargo prints their paths as JSON
-    for what in "test --release --test cuda_parity --test cuda_kernels_compile" "bench --bench ops --bench train_step"; do
+    for what in "test --release --test device_parity --test cuda_kernels_compile" "bench --bench ops --bench train_step"; do
         cargo $what --locked --no-run --message-format=json 2>/dev/null |
             python3 -c 'import json,sys
 for l in sys.stdin:
@@ -56,7 +56,7 @@ fi
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
 bin/shortcut devices --device cuda 2>&1 | tee "$OUT/devices.txt"
 bin/cuda_kernels_compile --test-threads 1 2>&1 | tee "$OUT/compile.txt"
-bin/cuda_parity --test-threads 1 2>&1 | tee "$OUT/parity.txt"
+bin/device_parity cuda --test-threads 1 2>&1 | tee "$OUT/parity.txt"
 bin/epoch_timing --device cuda --model both --epochs 3 2>&1 | tee "$OUT/epochs-cuda.txt"
 bin/epoch_timing --device cuda --model shape --epochs 20 2>&1 | tee "$OUT/epochs-shape20-cuda.txt"
 bin/shortcut train lazy --device cuda --epochs 10 --out "$OUT/lazy-cuda" 2>&1 | tee "$OUT/train-lazy-cuda.txt"
