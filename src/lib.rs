@@ -40,6 +40,7 @@ pub mod ops;
 pub mod optim;
 pub mod plots;
 pub mod progress;
+pub mod report;
 pub mod rng;
 pub mod shape;
 pub mod study;
