@@ -91,7 +91,7 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json and a strip.
+    /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json, attack.html and a strip.
     Attack(AttackArgs),
     /// Train a sparse autoencoder on a checkpoint's hidden layer (SPEC Task 6) and measure it:
     /// writes sae.safetensors, sae.json, sae.html, the digit/colour tables and figures.
