@@ -61,11 +61,7 @@ fn run() -> Result<()> {
     };
     let t = task5::run(&refs, &d, cfg, None, device, &out, &mut |s| println!("{s}"))?;
     shortcut::files::write_json(&out.join("task5.json"), &t)?;
-    let html = format!(
-        "{}{}</body></html>\n",
-        shortcut::study::report::page_head("Task 5"),
-        task5::section_html(&t)?
-    );
+    let html = shortcut::report::page("Task 5", task5::section_html(&t)?)?;
     shortcut::files::write_atomic(&out.join("task5.html"), html.as_bytes())?;
     for m in &t.models {
         println!(

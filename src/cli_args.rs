@@ -37,7 +37,8 @@ pub enum Command {
     /// class and filter, how colour-selective its units are, and Grad-CAM heat maps; writes
     /// explain.html, explain.json and the figures.
     Explain(ExplainArgs),
-    /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json and a strip.
+    /// Attack a checkpoint (FGSM, PGD or colour-only) for each ε; writes attack.json,
+    /// attack.html and a strip.
     Attack(AttackArgs),
     /// Train a sparse autoencoder on a checkpoint's hidden layer and measure it: how well it
     /// reconstructs, how sparse it is, which features carry digit or colour, and what splicing

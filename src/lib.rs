@@ -39,6 +39,7 @@ pub mod files;
 pub mod interrupt;
 pub mod plots;
 pub mod progress;
+pub mod report;
 pub mod rng;
 pub mod shape;
 

@@ -98,8 +98,8 @@ pub fn run(a: AttackArgs) -> Result<()> {
         ));
     }
     say(&format!(
-        "wrote {} and strip_0.png ({:.1} s)",
-        a.out.join("attack.json").display(),
+        "wrote {}, attack.json and strip_0.png ({:.1} s)",
+        a.out.join("attack.html").display(),
         r.seconds
     ));
     Ok(())

@@ -2,7 +2,6 @@
 //! `explain.html` (every figure inline), `explain.json` (every number) and the PNGs under
 //! `task2/` and `task3/`.
 
-use super::report::{esc, page_head};
 use super::task2::{self, Task2};
 use super::task3::{self, Task3, Task3Config};
 use crate::data::BiasedMnist;
@@ -10,6 +9,7 @@ use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
 use crate::nn::Module;
+use crate::report::safe;
 use serde::Serialize;
 use std::path::Path;
 
@@ -22,6 +22,17 @@ pub struct Explanation {
     pub task2: Task2,
     pub task3: Task3,
     pub seconds: f64,
+}
+
+/// `explain.html`: the checkpoint and settings, then Task 2's and Task 3's sections.
+#[derive(Serialize)]
+struct Page<'a> {
+    model: &'static str,
+    checkpoint: &'a str,
+    quick: bool,
+    seconds: f64,
+    task2: minijinja::Value,
+    task3: minijinja::Value,
 }
 
 /// Run Tasks 2 and 3 on `model` and write the folder `out`.
@@ -76,22 +87,18 @@ pub fn explain(
         seconds: start.elapsed().as_secs_f64(),
     };
     crate::files::write_json(&out.join("explain.json"), &e)?;
-    let mut h = format!(
-        "{head}<h1>{m}: what it learned and where it looks</h1><p class=\"note\">Checkpoint <code>{c}</code>; {q}; {s:.0} s. \
-Numbers: <a href=\"explain.json\">explain.json</a>.</p>",
-        head = page_head(&format!("{}: Tasks 2 and 3", kind.name())),
-        m = kind.name(),
-        c = esc(&e.checkpoint),
-        q = if quick { "quick settings (a tenth of the optimization steps, fewer images)" } else { "the SPEC's settings" },
-        s = e.seconds
-    );
-    h.push_str(&task2::section_html(&e.task2)?);
-    h.push_str(&task3::section_html(&[(
-        kind.name().to_string(),
-        &e.task3,
-    )])?);
-    h.push_str("</body></html>\n");
-    crate::files::write_atomic(&out.join("explain.html"), h.as_bytes())
+    let page = crate::report::render(
+        "explain.html",
+        Page {
+            model: kind.name(),
+            checkpoint: &e.checkpoint,
+            quick,
+            seconds: e.seconds,
+            task2: safe(task2::section_html(&e.task2)?),
+            task3: safe(task3::section_html(&[(kind.name().to_string(), &e.task3)])?),
+        },
+    )?;
+    crate::files::write_atomic(&out.join("explain.html"), page.as_bytes())
         .map_err(|err| Error::Invalid(format!("cannot write the report: {err}")))?;
     Ok(e)
 }

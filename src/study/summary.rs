@@ -2,29 +2,22 @@
 //! each written from this run's numbers (a different outcome reads differently — nothing here
 //! is a canned conclusion). A task that was not run contributes no sentence.
 
-use super::report::esc;
 use super::task3::Task3;
 use super::task4::Task4;
 use super::task5::Task5;
 use super::task6::{SaeAnalysis, Task6};
 use super::{StudyResults, Task1Summary, Task2Summary, TaskId};
+use crate::error::Result;
 use std::fmt::Write as _;
 
-/// The summary section.
-pub fn summary_html(r: &StudyResults) -> String {
+/// The summary section (`summary.html`): one item per task run, as plain text; nothing when no
+/// task has a sentence.
+pub fn summary_html(r: &StudyResults) -> Result<String> {
     let items: Vec<String> = [task1(r), task2(r), task3(r), task4(r), task5(r), task6(r)]
         .into_iter()
         .flatten()
         .collect();
-    if items.is_empty() {
-        return String::new();
-    }
-    let mut h = String::from("<h2 id=\"summary\">Summary</h2><ul>");
-    for i in items {
-        let _ = write!(h, "<li>{}</li>", esc(&i));
-    }
-    h.push_str("</ul>");
-    h
+    crate::report::render("summary.html", serde_json::json!({ "items": items }))
 }
 
 /// Does a CNN trained on colour-biased digits read the colour?

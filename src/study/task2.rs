@@ -4,7 +4,6 @@
 //! the polysemanticity probes of the five most selective units. The measurements are
 //! [`crate::interp`]'s; this file draws them and writes the report's section.
 
-use super::report::{esc, img};
 use super::task::{section_of, to_value, Finished, Inputs, Setup, Task, TaskId, TrainUnit, Unit};
 use super::StudyResults;
 use crate::data::{COLOR_NAMES, PALETTE};
@@ -17,7 +16,6 @@ use crate::models::ModelKind;
 use crate::nn::{get_submodule, named_modules, Module};
 use crate::plots::{heatmap_png, image_grid_png, labelled_grid_png};
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The report's numbers for Task 2.
@@ -302,99 +300,67 @@ fn opt(v: Option<f64>) -> String {
         .unwrap_or_else(|| "undefined".into())
 }
 
-/// Task 2's part of a report.
+/// Task 2's part of a report (`task2.html`): the measures beside the report's, the class
+/// visualizations' purity and logits, the polysemanticity probes, then the figures.
 pub fn section_html(t: &Task2) -> Result<String> {
     let u = &t.units;
-    let n = u.csi.len();
-    let scored = n - u.poly_classes.silent;
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<h2 id=\"task2\">Task 2 — what {m} learned</h2>\
-<p>Activation maximization ({s1} Adam steps on the image, lr 0.05, L2 5e-5, TV 5e-3; filters {s2} steps, lr 0.1, \
-L2 1e-4, TV 3e-3), with the model's parameters frozen so backward computes only the image's gradient.</p>\
-<table><tr><th>measure</th><th>ours</th><th>report</th></tr>\
-<tr><td>mean colour purity of the class visualizations</td><td>{pur:.2}</td><td>{rp:.2}</td></tr>\
-<tr><td>units measured ({layer})</td><td>{n}</td><td>64</td></tr>\
-<tr><td>CSI mean / median</td><td>{cm:.2} / {cmed:.2}</td><td>{rcm:.2} / {rcmed:.2}</td></tr>\
-<tr><td>CSI range</td><td>{cmin:.2} – {cmax:.2}</td><td>{r0:.2} – {r1:.2}</td></tr>\
-<tr><td>units with CSI &gt; 3</td><td>{above3}</td><td>{ra3}</td></tr>\
-<tr><td>largest possible CSI with 10 colours</td><td>{b:.2} (population std), {bs:.2} (sample std)</td><td>—</td></tr>\
-<tr><td>specialists (CSI above the 75th percentile, {p75:.2})</td><td>{spec}</td><td>16</td></tr>\
-<tr><td>ρ(favourite count, mean activation) / ρ(favourite count, luminance)</td><td>{r1s} / {r2s}</td><td>+0.73 / +0.41</td></tr>\
-<tr><td>strongly / weakly monosemantic / polysemantic (of {scored} scored units; {silent} silent)</td>\
-<td>{s:.1} / {w:.1} / {p:.1} %</td><td>{a:.1} / {bb:.1} / {c:.1} %</td></tr></table>\
-<p class=\"note\">The report's “15 neurons with CSI &gt; 3.0” and its range up to 4.73 cannot come from the SPEC's \
-definition: with 10 colours and the population std, CSI = (max − mean)/std is at most √9 = 3.0, reached only by a \
-unit that answers a single colour (2.85 with the sample std). Our measured values are printed beside the bound.</p>",
-        m = t.model,
-        s1 = t.am_steps.0,
-        s2 = t.am_steps.1,
-        pur = t.purity_mean,
-        rp = t.reference_purity,
-        layer = esc(&u.layer),
-        cm = u.csi_mean,
-        cmed = u.csi_median,
-        rcm = REFERENCE_CSI_MEAN,
-        rcmed = REFERENCE_CSI_MEDIAN,
-        cmin = u.csi_min,
-        cmax = u.csi_max,
-        r0 = REFERENCE_CSI_RANGE.0,
-        r1 = REFERENCE_CSI_RANGE.1,
-        above3 = u.csi.iter().filter(|&&c| c > 3.0).count(),
-        ra3 = REFERENCE_CSI_ABOVE_3,
-        b = u.csi_bound,
-        bs = u.csi_bound_sample_std,
-        p75 = u.csi_p75,
-        spec = u.specialists.len(),
-        r1s = opt(u.rho_count_vs_activation),
-        r2s = opt(u.rho_count_vs_luminance),
-        silent = u.poly_classes.silent,
-        s = 100.0 * u.poly_classes.strongly_monosemantic as f64 / scored.max(1) as f64,
-        w = 100.0 * u.poly_classes.weakly_monosemantic as f64 / scored.max(1) as f64,
-        p = 100.0 * u.poly_classes.polysemantic as f64 / scored.max(1) as f64,
-        a = REFERENCE_POLY_CLASSES.0,
-        bb = REFERENCE_POLY_CLASSES.1,
-        c = REFERENCE_POLY_CLASSES.2,
-    );
-    h.push_str("<table><tr><th>class</th>");
-    for (c, name) in COLOR_NAMES.iter().enumerate() {
-        let _ = write!(h, "<th>{c} ({name})</th>");
-    }
-    h.push_str("</tr><tr><td>purity</td>");
-    for p in &t.class_purity {
-        let _ = write!(h, "<td>{p:.2}</td>");
-    }
-    h.push_str("</tr><tr><td>logit before → after</td>");
-    for (a, b) in t.class_logit_start.iter().zip(&t.class_logit_end) {
-        let _ = write!(h, "<td>{a:.1} → {b:.1}</td>");
-    }
-    h.push_str("</tr><tr><td>units preferring it</td>");
-    for c in &u.favourite_counts {
-        let _ = write!(h, "<td>{c}</td>");
-    }
-    h.push_str("</tr></table>");
-    h.push_str("<h3>Polysemanticity probes of the five most selective units</h3><table><tr><th>unit</th><th>CSI</th><th>favourite</th>\
-<th>spread of the 4 starts' mean RGB</th><th>100 / 75-tint / 50 / 25 %</th><th>pure ÷ mixtures</th><th>placement CV</th></tr>");
-    for p in &t.poly_tests {
-        let int: Vec<String> = p.intensity.iter().map(|(_, v)| format!("{v:.2}")).collect();
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.3}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td></tr>",
-            p.unit,
-            u.csi[p.unit],
-            COLOR_NAMES[p.favourite],
-            p.seed_spread,
-            int.join(" / "),
-            p.mixture_ratio,
-            p.placement_cv
-        );
-    }
-    h.push_str("</table>");
-    for (path, caption) in &t.figures {
-        h.push_str(&img(path, caption)?);
-    }
-    Ok(h)
+    let scored = u.csi.len() - u.poly_classes.silent;
+    let share = |k: usize| 100.0 * k as f64 / scored.max(1) as f64;
+    crate::report::render(
+        "task2.html",
+        SectionView {
+            t,
+            colour_names: COLOR_NAMES,
+            above_3: u.csi.iter().filter(|&&c| c > 3.0).count(),
+            rho_activation: opt(u.rho_count_vs_activation),
+            rho_luminance: opt(u.rho_count_vs_luminance),
+            poly: PolyShares {
+                scored,
+                strongly: share(u.poly_classes.strongly_monosemantic),
+                weakly: share(u.poly_classes.weakly_monosemantic),
+                polysemantic: share(u.poly_classes.polysemantic),
+            },
+            reference: Reference {
+                csi_mean: REFERENCE_CSI_MEAN,
+                csi_median: REFERENCE_CSI_MEDIAN,
+                csi_range: REFERENCE_CSI_RANGE,
+                csi_above_3: REFERENCE_CSI_ABOVE_3,
+                poly_classes: REFERENCE_POLY_CLASSES,
+            },
+        },
+    )
+}
+
+/// What `task2.html` shows besides the results themselves.
+#[derive(Serialize)]
+struct SectionView<'a> {
+    t: &'a Task2,
+    colour_names: [&'static str; 10],
+    above_3: usize,
+    /// ρ as `+0.73`, or `undefined`.
+    rho_activation: String,
+    rho_luminance: String,
+    poly: PolyShares,
+    reference: Reference,
+}
+
+/// The polysemanticity classes as percentages of the scored (non-silent) units.
+#[derive(Serialize)]
+struct PolyShares {
+    scored: usize,
+    strongly: f64,
+    weakly: f64,
+    polysemantic: f64,
+}
+
+/// The report's numbers for the table.
+#[derive(Serialize)]
+struct Reference {
+    csi_mean: f64,
+    csi_median: f64,
+    csi_range: (f64, f64),
+    csi_above_3: usize,
+    poly_classes: (f64, f64, f64),
 }
 
 /// Task 2 on the lazy model of the first seed, and the attention CNN's training run.

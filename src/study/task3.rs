@@ -11,7 +11,6 @@
 //! For the attention CNN its own attention maps (the softmax over positions) are measured on
 //! the same cases and images, beside its Grad-CAMs (SPEC Task 2.5).
 
-use super::report::{esc, img};
 use super::task::{section_of, to_value, Finished, Inputs, Setup, Task, TaskId, Unit, Work};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
@@ -28,7 +27,6 @@ use crate::nn::Module;
 use crate::plots::{labelled_grid_png, line_chart_png, overlay};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The report's concentration ratios for the lazy model's CAMs.
@@ -423,97 +421,82 @@ fn ratio(r: Option<f32>) -> String {
         .unwrap_or_else(|| "— (empty)".into())
 }
 
-/// A table comparing several models' Task 3 measures side by side, then each model's cases.
+/// A table comparing several models' Task 3 measures side by side, then each model's cases
+/// (`task3.html`).
 pub fn section_html(runs: &[(String, &Task3)]) -> Result<String> {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<h2 id=\"task3\">Task 3 — where the models look (Grad-CAM from hooks)</h2>\
-<p>A forward hook on the last convolution's ReLU keeps its rectified feature maps A; a gradient hook on it keeps ∂y<sub>c</sub>/∂A. \
-α<sub>k</sub> = spatial mean of the gradient, CAM = ReLU(Σ α<sub>k</sub> A<sub>k</sub>), min–max normalized, \
-bilinear to 28×28, overlaid as 0.6 · image + 0.4 · jet. Concentration ratio: the fraction of pixels holding 80 % \
-of the CAM (&gt; 0.6 diffuse, &lt; 0.3 concentrated); the report measured 0.65–0.78 on the lazy model. \
-Beyond the report: the CAM's mass on the digit's exact stroke (beside the stroke's share of the pixels, which is \
-what a uniform CAM would get), the pointing game (is the CAM's peak on the stroke?), and the randomization sanity \
-check (ρ between the CAMs before and after re-randomizing every layer: near 0 means the CAM depends on the \
-learned weights).</p>\
-<table><tr><th>model</th><th>CAM layer (resolution)</th><th>case ratios (predicted class)</th><th>mean ratio, hard test</th>\
-<th>CAM mass on stroke</th><th>stroke share of pixels</th><th>pointing game</th><th>empty CAMs</th>\
-<th>ρ after all layers randomized</th></tr>"
-    );
-    for (name, t) in runs {
-        let s = &t.cam_stroke;
-        let range = t
-            .ratio_range()
-            .map(|(a, b)| format!("{a:.2} – {b:.2}"))
-            .unwrap_or_else(|| "—".into());
-        let rho = t
-            .randomization
-            .last()
-            .map(|r| format!("{:+.2}", r.mean_rank_correlation))
-            .unwrap_or_else(|| "—".into());
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{} ({}×{})</td><td>{range}</td><td>{:.2}</td><td>{:.1} %</td><td>{:.1} %</td><td>{:.1} %</td><td>{} / {}</td><td>{rho}</td></tr>",
-            esc(name),
-            esc(&t.layer),
-            t.cam_size.0,
-            t.cam_size.1,
-            s.mean_concentration,
-            100.0 * s.mean_stroke_mass,
-            100.0 * s.mean_stroke_area,
-            100.0 * s.pointing_rate,
-            s.empty,
-            s.images
-        );
-        if let Some(a) = &t.attention_stroke {
-            let _ = write!(
-                h,
-                "<tr><td>{} — its attention map</td><td>attention.softmax ({}×{})</td><td>{}</td><td>{:.2}</td><td>{:.1} %</td><td>{:.1} %</td><td>{:.1} %</td><td>{} / {}</td><td>—</td></tr>",
-                esc(name),
-                t.cam_size.0,
-                t.cam_size.1,
-                att_range(t),
-                a.mean_concentration,
-                100.0 * a.mean_stroke_mass,
-                100.0 * a.mean_stroke_area,
-                100.0 * a.pointing_rate,
-                a.empty,
-                a.images
-            );
+    let models: Vec<ModelView> = runs
+        .iter()
+        .map(|(name, t)| ModelView {
+            name,
+            t,
+            ratio_range: t
+                .ratio_range()
+                .map(|(a, b)| format!("{a:.2} – {b:.2}"))
+                .unwrap_or_else(|| "—".into()),
+            attention_range: att_range(t),
+            rho: t
+                .randomization
+                .last()
+                .map(|r| format!("{:+.2}", r.mean_rank_correlation))
+                .unwrap_or_else(|| "—".into()),
+            cases: t.cases.iter().map(CaseRow::of).collect(),
+        })
+        .collect();
+    crate::report::render(
+        "task3.html",
+        SectionView {
+            models,
+            reference_ratio_range: REFERENCE_RATIO_RANGE,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct SectionView<'a> {
+    models: Vec<ModelView<'a>>,
+    reference_ratio_range: (f32, f32),
+}
+
+/// One model's row and cases, with the ranges and ρ already written out.
+#[derive(Serialize)]
+struct ModelView<'a> {
+    name: &'a str,
+    t: &'a Task3,
+    /// The case CAMs' ratios as `0.41 – 0.78`, or `—`.
+    ratio_range: String,
+    /// The same for the attention maps.
+    attention_range: String,
+    /// ρ after the last randomization step, as `+0.12`, or `—`.
+    rho: String,
+    cases: Vec<CaseRow<'a>>,
+}
+
+/// One explained image; a ratio is `— (empty)` for a CAM with no positive value.
+#[derive(Serialize)]
+struct CaseRow<'a> {
+    group: &'a str,
+    digit: usize,
+    color: &'a str,
+    predicted: usize,
+    confidence: f32,
+    ratio_predicted: String,
+    ratio_true: String,
+    ratio_attention: String,
+}
+
+impl<'a> CaseRow<'a> {
+    fn of(c: &'a CamCase) -> CaseRow<'a> {
+        CaseRow {
+            group: &c.group,
+            digit: c.digit,
+            color: &c.color,
+            predicted: c.predicted,
+            confidence: c.confidence,
+            ratio_predicted: ratio(c.ratio_predicted),
+            ratio_true: ratio(c.ratio_true),
+            ratio_attention: ratio(c.ratio_attention),
         }
     }
-    let _ = write!(
-        h,
-        "</table><p class=\"note\">Report: concentration ratios {:.2}–{:.2} for the lazy model, whose CAM layer was a \
-7×7 map (its hooks held [1, 32, 7, 7]). The ratio depends on the CAM's resolution as much as on the model: a 7×7 map \
-upsampled to 28×28 spreads every value over a 4×4 block and bilinear ramps, so it cannot concentrate on a thin stroke, \
-while LazyCNN's only convolution is 28×28. Compare ratios between models of one resolution, and the stroke measures \
-(mass and pointing game) across all.</p>",
-        REFERENCE_RATIO_RANGE.0, REFERENCE_RATIO_RANGE.1
-    );
-    for (name, t) in runs {
-        let _ = write!(h, "<h3>{}</h3><table><tr><th>case</th><th>digit</th><th>colour</th><th>predicted</th><th>ratio (predicted)</th><th>ratio (true)</th>{}</tr>", esc(name), if t.attention_stroke.is_some() { "<th>ratio (attention)</th>" } else { "" });
-        for c in &t.cases {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ({:.2})</td><td>{}</td><td>{}</td>{}</tr>",
-                c.group,
-                c.digit,
-                c.color,
-                c.predicted,
-                c.confidence,
-                ratio(c.ratio_predicted),
-                ratio(c.ratio_true),
-                if t.attention_stroke.is_some() { format!("<td>{}</td>", ratio(c.ratio_attention)) } else { String::new() }
-            );
-        }
-        h.push_str("</table>");
-        for (path, caption) in &t.figures {
-            h.push_str(&img(path, caption)?);
-        }
-    }
-    Ok(h)
 }
 
 fn att_range(t: &Task3) -> String {

@@ -9,7 +9,7 @@
 //!
 //! This module renders its own part of `index.html` ([`section_html`]).
 
-use super::report::{esc, img, pm};
+use super::report::Figure;
 use super::task::{section_of, to_value, Finished, Setup, Task, TaskId, TrainUnit, Unit};
 use super::{mean_std, Profile, StudyConfig, StudyResults};
 use crate::error::{Error, Result};
@@ -17,7 +17,6 @@ use crate::models::ModelKind;
 use crate::plots::line_chart_png;
 use crate::train::{Method, RunRecord, TrainConfig};
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The task's target (SPEC): more than 70 % hard-test accuracy.
@@ -229,30 +228,46 @@ fn write_curves<'a>(path: &Path, rows: impl Iterator<Item = &'a MethodRow>) -> R
     .map_err(|e| Error::Invalid(e.to_string()))
 }
 
-/// One table row of the report.
-fn table_row(h: &mut String, r: &MethodRow, seeds: usize) {
-    let spread = |(m, s): (f64, f64)| {
-        if seeds > 1 {
-            pm((m, s))
-        } else {
-            format!("{m:.2} %")
+/// One row of the report's method table, each cell as it is printed.
+#[derive(Serialize)]
+struct TableRow {
+    method: String,
+    model: String,
+    final_hard: String,
+    best_hard: String,
+    /// The epoch of the best hard-test accuracy, per seed.
+    best_epochs: String,
+    final_aligned: String,
+    final_train: String,
+    reference_hard: String,
+    seconds_per_epoch: f64,
+}
+
+impl TableRow {
+    /// With one seed an accuracy prints with two decimals; with several, as mean ± std.
+    fn of(r: &MethodRow, seeds: usize) -> TableRow {
+        let spread = |(m, s): (f64, f64)| {
+            if seeds > 1 {
+                crate::report::mean_std(m, s, r.runs.len())
+            } else {
+                format!("{m:.2} %")
+            }
+        };
+        let best_epochs: Vec<String> = r.runs.iter().map(|x| x.best_epoch.to_string()).collect();
+        TableRow {
+            method: r.method.clone(),
+            model: r.model.clone(),
+            final_hard: spread(r.final_hard),
+            best_hard: spread(r.best_hard),
+            best_epochs: best_epochs.join(", "),
+            final_aligned: spread(r.final_aligned),
+            final_train: spread(r.final_train),
+            reference_hard: r
+                .reference_hard
+                .map_or("—".to_string(), |v| format!("{v:.2} %")),
+            seconds_per_epoch: r.seconds_per_epoch,
         }
-    };
-    let best_epochs: Vec<String> = r.runs.iter().map(|x| x.best_epoch.to_string()).collect();
-    let _ = write!(
-        h,
-        "<tr><td>{} — {}</td><td>{}</td><td>{} (epoch {})</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
-        esc(&r.method),
-        esc(&r.model),
-        spread(r.final_hard),
-        spread(r.best_hard),
-        best_epochs.join(", "),
-        spread(r.final_aligned),
-        spread(r.final_train),
-        r.reference_hard
-            .map_or("—".to_string(), |v| format!("{v:.2} %")),
-        r.seconds_per_epoch
-    );
+    }
 }
 
 /// The sentence that says which methods broke the shortcut, from the measured numbers.
@@ -280,67 +295,76 @@ pub(super) fn verdict(rows: &[MethodRow]) -> String {
 
 /// The paragraph on colour consistency with ShapeCNN (our attempt at making colour not matter
 /// at all: ≥ 99 % hard-test accuracy within 0.5 points of the aligned split), from its numbers.
-fn beyond_html(rows: &[MethodRow], table: &[MethodRow]) -> String {
+#[derive(Serialize)]
+struct Beyond {
+    final_hard: String,
+    final_aligned: String,
+    /// Aligned minus hard accuracy, in points.
+    gap: f64,
+    seeds: usize,
+    met: bool,
+    plain_hard: String,
+    plain_aligned: String,
+}
+
+fn beyond(rows: &[MethodRow], table: &[MethodRow]) -> Option<Beyond> {
     let find = |v: &str| {
         rows.iter()
             .chain(table)
             .find(move |r| r.method == v && r.model == "ShapeCNN")
     };
-    let (Some(r), Some(plain)) = (find("consistency"), find("plain")) else {
-        return String::new();
-    };
+    let (r, plain) = (find("consistency")?, find("plain")?);
     let gap = r.final_aligned.0 - r.final_hard.0;
-    let met = r.final_hard.0 >= 99.0 && gap <= 0.5;
-    format!(
-        "<h3>Beyond the report: colour consistency on ShapeCNN</h3><p>Final hard-test accuracy {} against {} on the aligned split — a gap of {gap:.2} points over {} seed(s); our goal (≥ 99 % and within 0.5 points, without colour labels) is <b>{}</b>. Why it should work: ShapeCNN can represent the digit's shape (with plain cross-entropy it ends at {} on the hard split and {} on the aligned one), and the consistency term takes away what colour is worth. The jittered view has a random hue shift of up to half the colour circle (for half the images) and random brightness, contrast and saturation, so a prediction that leans on colour changes between the two views and the symmetric KL term penalizes it, while the cross-entropy on the jittered view asks the shape evidence to suffice on its own. The hard split differs from the training data only in colour, so a model whose output does not depend on colour scores the same on both test splits.</p>",
-        pm(r.final_hard),
-        pm(r.final_aligned),
-        r.runs.len(),
-        if met { "met" } else { "not met" },
-        pm(plain.final_hard),
-        pm(plain.final_aligned),
-    )
+    let pm = |row: &MethodRow, (m, s): (f64, f64)| crate::report::mean_std(m, s, row.runs.len());
+    Some(Beyond {
+        final_hard: pm(r, r.final_hard),
+        final_aligned: pm(r, r.final_aligned),
+        gap,
+        seeds: r.runs.len(),
+        met: r.final_hard.0 >= 99.0 && gap <= 0.5,
+        plain_hard: pm(plain, plain.final_hard),
+        plain_aligned: pm(plain, plain.final_aligned),
+    })
 }
 
-/// Task 4's part of `index.html`.
+/// Task 4's part of `index.html` (`task4.html`).
 pub fn section_html(t: &Task4, seeds: usize, out: &Path) -> Result<String> {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<h2 id=\"task4\">Task 4 — debiasing</h2><p>Target: more than {TARGET_HARD_ACC:.0} % on the hard test split, \
-with the training data still 95 % biased and no grayscale conversion. Every method trains with the SPEC's settings \
-(consistency: CE on the original and a colour-jittered view + 5 · symmetric KL, 25 epochs; focal loss γ = 2, lr 5e-4, \
-30 epochs; ShapeCNN plain CE, 20 epochs; suppression: the last conv's top-CSI quarter of channels × 0.3 and bottom \
-quarter × 3.0, 15 epochs). Methods 1, 2 and 4 train LazyCNN, so the comparison isolates the method.</p>\
-<p><b>{}</b></p>\
-<p class=\"note\">“Best” is the highest hard-test accuracy over the epochs — selected on the test split, as the \
-original report did, so it is optimistic; the final epoch's accuracy stands beside it.</p>\
-<table><tr><th>method — model</th><th>final hard</th><th>best hard</th><th>aligned</th><th>train</th>\
-<th>report (hard)</th><th>s / epoch</th></tr>",
-        esc(&verdict(&t.rows))
-    );
-    for r in &t.rows {
-        table_row(&mut h, r, seeds);
+    #[derive(Serialize)]
+    struct View {
+        target: f64,
+        verdict: String,
+        rows: Vec<TableRow>,
+        /// The method × architecture table (`full` profile; empty otherwise).
+        architecture_rows: Vec<TableRow>,
+        beyond: Option<Beyond>,
+        curves: PathBuf,
+        conflict_matrices: Vec<Figure>,
     }
-    h.push_str("</table>");
-    if !t.architecture_table.is_empty() {
-        h.push_str("<h3>Method × architecture (ours, beyond the report)</h3><table><tr><th>method — model</th><th>final hard</th><th>best hard</th><th>aligned</th><th>train</th><th>report (hard)</th><th>s / epoch</th></tr>");
-        for r in t.rows.iter().chain(&t.architecture_table) {
-            table_row(&mut h, r, seeds);
-        }
-        h.push_str("</table>");
-        h.push_str(&beyond_html(&t.rows, &t.architecture_table));
-    }
-    h.push_str(&img(
-        &t.curves,
-        "hard-test accuracy per epoch of every method",
-    )?);
-    h.push_str("<h3>Conflict matrices</h3><p>Accuracy on test digits painted each palette colour: a model that reads colour is right only on the diagonal.</p>");
-    for r in t.rows.iter().chain(&t.architecture_table) {
-        if let Some(folder) = r.folders.first() {
-            let path = out.join(folder).join("conflict_matrix.png");
-            h.push_str(&img(&path, &format!("{} — {}", r.method, r.model))?);
-        }
-    }
-    Ok(h)
+    let all = || t.rows.iter().chain(&t.architecture_table);
+    let architecture_rows = if t.architecture_table.is_empty() {
+        Vec::new()
+    } else {
+        all().map(|r| TableRow::of(r, seeds)).collect()
+    };
+    let conflict_matrices = all()
+        .filter_map(|r| {
+            let folder = r.folders.first()?;
+            Some(Figure::new(
+                out.join(folder).join("conflict_matrix.png"),
+                format!("{} — {}", r.method, r.model),
+            ))
+        })
+        .collect();
+    crate::report::render(
+        "task4.html",
+        View {
+            target: TARGET_HARD_ACC,
+            verdict: verdict(&t.rows),
+            rows: t.rows.iter().map(|r| TableRow::of(r, seeds)).collect(),
+            architecture_rows,
+            beyond: beyond(&t.rows, &t.architecture_table),
+            curves: t.curves.clone(),
+            conflict_matrices,
+        },
+    )
 }

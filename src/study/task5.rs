@@ -4,7 +4,7 @@
 //! [`crate::interp::attack`]'s; this file chooses the images, runs them per model, draws and
 //! writes the report's section.
 
-use super::report::{esc, img};
+use super::report::Figure;
 use super::task::{section_of, to_value, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, PALETTE};
@@ -718,106 +718,70 @@ pub fn median_ci(v: &[f32]) -> Option<(f32, f32)> {
 
 fn eps_or(e: Option<f32>, max: f32) -> String {
     e.map(|v| format!("{v:.2}"))
-        .unwrap_or_else(|| format!("&gt; {max:.2}"))
+        .unwrap_or_else(|| format!("> {max:.2}"))
 }
 
-/// Task 5's part of a report.
+/// Task 5's part of a report (`task5.html`): the SPEC's targeted table, then robust accuracy,
+/// the minimal ε and the colour attack over many images, and the verdict.
 pub fn section_html(t: &Task5) -> Result<String> {
+    #[derive(Serialize)]
+    struct View<'a> {
+        t: &'a Task5,
+        /// The ε list as a set, `{0.01, 0.02, …}`, and each ε as printed.
+        eps_set: String,
+        eps: Vec<String>,
+        eps_max: String,
+        reference: Reference,
+        models: Vec<ModelView<'a>>,
+        verdict: String,
+    }
+    #[derive(Serialize)]
+    struct Reference {
+        lazy: f32,
+        consistency: f32,
+    }
+    /// One model's rows; an ε a model never reached prints as `> 0.10`.
+    #[derive(Serialize)]
+    struct ModelView<'a> {
+        m: &'a ModelAttacks,
+        smallest_fgsm: String,
+        smallest_pgd: String,
+        median_all: String,
+        /// `—` when the model gets no image right without attack.
+        median_right: String,
+    }
     let c = &t.config;
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<h2 id=\"task5\">Task 5 — adversarial attacks</h2><p>Targeted attacks on the first {n} hard-test {s}s toward \
-class {tg}, ε ∈ {{{eps}}}: FGSM, and PGD with α = ε/10 and 40 steps; success = p({tg}) &gt; 0.9. The model's \
-parameters are frozen, so each step computes only the image's gradient. Report: the lazy model needs ε = {rl:.2} \
-with PGD, colour consistency (method 1) {rc:.2} — “robust models are easier to fool”.</p>\
-<table><tr><th>model</th><th>already {tg}</th><th>smallest ε ≥ 90 % (FGSM / PGD)</th>",
-        n = c.n,
-        s = c.source,
-        tg = c.target,
-        eps = EPS.map(|e| format!("{e}")).join(", "),
-        rl = REFERENCE_LAZY_EPS,
-        rc = REFERENCE_CONSISTENCY_EPS
-    );
-    for e in EPS {
-        let _ = write!(h, "<th>ε {e}: PGD success (conf.)</th>");
-    }
-    h.push_str("</tr>");
-    for m in &t.models {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{} / {}</td><td>{} / {}</td>",
-            esc(&m.model),
-            m.already_target,
-            c.n,
-            eps_or(m.smallest_eps_fgsm, 0.10),
-            eps_or(m.smallest_eps_pgd, 0.10)
-        );
-        for r in &m.rows {
-            let _ = write!(
-                h,
-                "<td>{:.0} % ({:.2})</td>",
-                100.0 * r.pgd_success,
-                r.pgd_confidence
-            );
-        }
-        h.push_str("</tr>");
-    }
-    let _ = write!(
-        h,
-        "</table><h3>Beyond the report: robust accuracy over {ni} hard-test images</h3><p>Twenty images cannot carry \
-the report's conclusion (one image is 5 points). Untargeted and targeted (target = label + 1 mod 10) PGD with {st} \
-steps and α = 2.5·ε/{st}; accuracy with its 95 % Wilson interval; each image's minimal ε by bisection \
-({it} halvings of [0, {mx}]); the colour-only attack (the digit repainted in one optimized RGB colour, 3 numbers per \
-image, shape and background untouched).</p><table><tr><th>model</th><th>clean</th>",
-        ni = c.curve_images,
-        st = c.curve_steps,
-        it = c.bisection_iters,
-        mx = c.eps_max
-    );
-    for e in EPS {
-        let _ = write!(h, "<th>ε {e}</th>");
-    }
-    h.push_str("<th>median minimal ε: all / right without attack</th><th>colour attack: 7 → 3 / label + 1</th></tr>");
-    for m in &t.models {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{:.1} %</td>",
-            esc(&m.model),
-            100.0 * m.clean_accuracy
-        );
-        for p in &m.curve {
-            let _ = write!(
-                h,
-                "<td>{:.1} % [{:.1}, {:.1}]</td>",
-                100.0 * p.untargeted_accuracy,
-                100.0 * p.untargeted_ci.0,
-                100.0 * p.untargeted_ci.1
-            );
-        }
-        let _ = write!(
-            h,
-            "<td>{} / {} ({} survive {:.2})</td><td>{:.0} % / {:.1} % [{:.1}, {:.1}]</td></tr>",
-            eps_or(m.median_minimal_eps, c.eps_max),
-            if m.right_images == 0 {
+    let eps: Vec<String> = EPS.iter().map(|e| e.to_string()).collect();
+    let models = t
+        .models
+        .iter()
+        .map(|m| ModelView {
+            m,
+            smallest_fgsm: eps_or(m.smallest_eps_fgsm, 0.10),
+            smallest_pgd: eps_or(m.smallest_eps_pgd, 0.10),
+            median_all: eps_or(m.median_minimal_eps, c.eps_max),
+            median_right: if m.right_images == 0 {
                 "—".to_string()
             } else {
                 eps_or(m.median_minimal_eps_right, c.eps_max)
             },
-            m.survive_eps_max,
-            c.eps_max,
-            100.0 * m.colour_source_success,
-            100.0 * m.colour_targeted_success,
-            100.0 * m.colour_targeted_ci.0,
-            100.0 * m.colour_targeted_ci.1
-        );
-    }
-    h.push_str("</table>");
-    let _ = write!(h, "<p><b>{}</b></p>", esc(&verdict(t)));
-    for (path, caption) in &t.figures {
-        h.push_str(&img(path, caption)?);
-    }
-    Ok(h)
+        })
+        .collect();
+    crate::report::render(
+        "task5.html",
+        View {
+            t,
+            eps_set: format!("{{{}}}", eps.join(", ")),
+            eps,
+            eps_max: c.eps_max.to_string(),
+            reference: Reference {
+                lazy: REFERENCE_LAZY_EPS,
+                consistency: REFERENCE_CONSISTENCY_EPS,
+            },
+            models,
+            verdict: verdict(t),
+        },
+    )
 }
 
 /// `shortcut attack`: which images, which attack, which ε.
@@ -987,6 +951,7 @@ pub fn attack_checkpoint(
             break;
         }
     }
+    let mut figures = Vec::new();
     if let Some((adv, p)) = last {
         let eps = points.last().map(|q| q.eps).unwrap_or(0.0);
         let what = if spec.method == "colour" {
@@ -995,7 +960,7 @@ pub fn attack_checkpoint(
             format!("{}, ε = {eps}", spec.method)
         };
         let strips = vec![(format!("{model_name}: {what}"), (adv, p), clean)];
-        draw_strips(&strips, &x, out)?;
+        figures = draw_strips(&strips, &x, out)?;
     }
     let report = AttackReport {
         checkpoint: checkpoint.display().to_string(),
@@ -1009,6 +974,8 @@ pub fn attack_checkpoint(
         spec,
     };
     crate::files::write_json(&out.join("attack.json"), &report)?;
+    let page = attack_html(&report, &figures)?;
+    crate::files::write_atomic(&out.join("attack.html"), page.as_bytes())?;
     Ok(report)
 }
 
@@ -1103,4 +1070,72 @@ impl Task for AttackTask {
     fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
         section_of(r, self.id(), |t: Task5| section_html(&t))
     }
+}
+
+/// `attack.html`, the page of `shortcut attack`: what was attacked and how, the success, its
+/// 95 % interval, the mean probability and the accuracy at each ε, and the image strip.
+pub fn attack_html(r: &AttackReport, figures: &[(PathBuf, String)]) -> Result<String> {
+    #[derive(Serialize)]
+    struct View<'a> {
+        r: &'a AttackReport,
+        /// Which images, in words: `20 hard-split images of digit 7`.
+        images: String,
+        /// The attack in words, and what counts as a success.
+        attack: String,
+        success: String,
+        /// Whose probability the `mean_confidence` column holds.
+        probability_of: String,
+        eps: Vec<String>,
+        figures: Vec<Figure>,
+    }
+    let s = &r.spec;
+    let images = format!(
+        "{} {}-split images{}",
+        r.indices.len(),
+        r.split,
+        s.source
+            .map(|d| format!(" of digit {d}"))
+            .unwrap_or_default()
+    );
+    let attack = match s.method.as_str() {
+        "fgsm" => "FGSM, one step of size ε along the sign of the gradient".to_string(),
+        "pgd" => "PGD, 40 steps of α = ε/10 projected back into the L∞ ball of radius ε".to_string(),
+        _ => format!(
+            "The colour-only attack, the digit repainted in one optimized RGB colour ({} Adam steps of {}), shape and background untouched; it has no ε",
+            ColourAttack::default().steps,
+            ColourAttack::default().lr
+        ),
+    };
+    let (success, probability_of) = match s.target {
+        Some(t) => (
+            format!("targeted toward {t}: success means p({t}) > {THRESHOLD}"),
+            format!("p({t})"),
+        ),
+        None => (
+            "untargeted: success means the prediction is wrong".to_string(),
+            "p(true class)".to_string(),
+        ),
+    };
+    crate::report::render(
+        "attack.html",
+        View {
+            r,
+            images,
+            attack,
+            success,
+            probability_of,
+            eps: r
+                .points
+                .iter()
+                .map(|p| match s.method.as_str() {
+                    "colour" => "—".to_string(),
+                    _ => p.eps.to_string(),
+                })
+                .collect(),
+            figures: figures
+                .iter()
+                .map(|(p, c)| Figure::new(p, c.clone()))
+                .collect(),
+        },
+    )
 }

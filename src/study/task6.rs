@@ -8,7 +8,7 @@
 //! colours that are not its own, uniformly, so colour no longer predicts the digit and a
 //! feature's mean activation per digit and per colour can be told apart.
 
-use super::report::{esc, img};
+use super::report::Figure;
 use super::task::{section_of, to_value, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
@@ -712,10 +712,6 @@ pub fn run(
     })
 }
 
-fn pct(v: f64) -> String {
-    format!("{:.1}", v)
-}
-
 fn probs_cell(p: &[f32], digit: usize) -> String {
     match p.get(digit) {
         Some(v) => format!(
@@ -752,32 +748,14 @@ fn loss_words(c: &SaeConfig) -> String {
     }
 }
 
-/// The report's Task 6 section (also `shortcut sae`'s page, with one analysis).
+/// The report's Task 6 section (also `shortcut sae`'s page, with one analysis), rendered from
+/// `task6.html`: the lazy model's SAE beside the report's numbers, its top features per digit,
+/// the interventions, then the lazy-vs-robust comparison (with more than one model), the
+/// colour-only intervention, the spliced-in accuracy and the other SAEs (when trained).
 pub fn section_html(t: &Task6) -> Result<String> {
-    let mut h = String::new();
     let Some(lazy) = t.main.first() else {
-        return Ok(h);
+        return Ok(String::new());
     };
-    let c = &lazy.config;
-    let _ = write!(
-        h,
-        "<h2 id=\"task6\">Task 6 — sparse autoencoders</h2><p>An SAE rewrites the {d} values of <code>{layer}</code> \
-of <b>{model}</b> as a code of {m} non-negative features: encoder Linear({d}→{m}) + ReLU, \
-decoder Linear({m}→{d}), {loss}, Adam {lr}, batch {b}, {e} epochs, on the {n} train-split activations \
-collected once through a forward hook. Every table below is measured on the {nt} hard-test images, where each \
-digit wears one of the nine colours that are not its own, uniformly, so colour no longer predicts the digit and \
-per-digit and per-colour means can be told apart.</p>",
-        d = lazy.d_in,
-        layer = esc(&lazy.layer),
-        model = esc(&lazy.model),
-        m = c.width,
-        loss = loss_words(c),
-        lr = c.lr,
-        b = c.batch,
-        e = c.epochs,
-        n = lazy.train_samples,
-        nt = lazy.test_samples
-    );
     let amp = lazy.interventions.first();
     let sup = lazy.interventions.get(1);
     let point = |i: Option<&Intervention>| {
@@ -788,279 +766,214 @@ per-digit and per-colour means can be told apart.</p>",
         })
         .unwrap_or_else(|| "— (no misclassified image)".to_string())
     };
-    let _ = write!(
-        h,
-        "<table><tr><th>{model}</th><th>ours</th><th>report (its lazy model)</th></tr>\
-<tr><td>reconstruction MSE</td><td>{:.2e}</td><td>{REFERENCE_MSE}</td></tr>\
-<tr><td>explained variance, SPEC's 1 − ΣVar(x−x̂)/ΣVar(x)</td><td>{:.2} %</td><td>{REFERENCE_EV_PCT} %</td></tr>\
-<tr><td>explained variance, 1 − E‖x−x̂‖²/total variance</td><td>{:.2} %</td><td>—</td></tr>\
-<tr><td>active features per sample (L0)</td><td>{:.1} of {} ({:.1} %)</td><td>{REFERENCE_L0} of 256 (70.1 %)</td></tr>\
-<tr><td>dead features (never active)</td><td>{}</td><td>—</td></tr>\
-<tr><td>digit 0's top feature ×3 on a misclassified 0: p(0)</td><td>{}</td><td>+{REFERENCE_AMPLIFY_POINTS} points</td></tr>\
-<tr><td>digit 3's top feature ×0 on a misclassified 3: p(3)</td><td>{}</td><td>+{REFERENCE_SUPPRESS_POINTS} points</td></tr>\
-<tr><td>training time</td><td>{}</td><td>—</td></tr></table>",
-        lazy.test.mse,
-        100.0 * lazy.test.explained_variance_spec,
-        100.0 * lazy.test.explained_variance,
-        lazy.test.l0,
-        c.width,
-        100.0 * lazy.test.density,
-        lazy.test.dead,
-        point(amp),
-        point(sup),
-        if lazy.train.loss.is_empty() {
-            "— (a saved SAE, not trained here)".to_string()
-        } else {
-            format!("{:.2} s / epoch", lazy.seconds_per_epoch)
-        },
-        model = esc(&lazy.model),
-    );
-    // Top-5 per digit.
-    h.push_str("<h3>Top 5 features per digit</h3><table><tr><th>digit</th><th>features (mean activation)</th></tr>");
-    for (d, row) in lazy.top5.iter().enumerate() {
-        let cells: Vec<String> = row.iter().map(|(j, v)| format!("{j} ({v:.2})")).collect();
-        let _ = write!(h, "<tr><td>{d}</td><td>{}</td></tr>", cells.join(", "));
-    }
-    let (f, k) = lazy.most_shared_feature;
-    let _ = write!(
-        h,
-        "</table><p>Feature {f} is in the top 5 of {k} of the 10 digits (the report's feature 118: 9 of 10). \
-The heatmaps show the 50 most active features' mean activation per digit and, for the same features, per painted colour.</p>"
-    );
-    h.push_str(&img(&lazy.folder.join("digits_top50.png"), "per digit")?);
-    h.push_str(&img(
-        &lazy.folder.join("colours_top50.png"),
-        "per painted colour",
-    )?);
+    let mut figures = vec![
+        Figure::new(lazy.folder.join("digits_top50.png"), "per digit"),
+        Figure::new(lazy.folder.join("colours_top50.png"), "per painted colour"),
+    ];
     if !lazy.train.loss.is_empty() {
-        h.push_str(&img(&lazy.folder.join("loss.png"), "training loss")?);
+        figures.push(Figure::new(lazy.folder.join("loss.png"), "training loss"));
     }
-
-    // Interventions.
-    h.push_str(&interventions_html(lazy));
-
-    // Lazy vs robust.
-    if t.main.len() > 1 {
-        h.push_str(&lazy_vs_robust_html(t));
-    }
-    h.push_str(&colour_html(t));
-    h.push_str(&spliced_html(t));
-    if !t.variants.is_empty() {
-        h.push_str(&variants_html(t));
-    }
-    Ok(h)
+    crate::report::render(
+        "task6.html",
+        SectionView {
+            lazy,
+            main: &t.main,
+            variants: &t.variants,
+            loss_words: loss_words(&lazy.config),
+            lr: lazy.config.lr.to_string(),
+            amplify: point(amp),
+            suppress: point(sup),
+            training_time: if lazy.train.loss.is_empty() {
+                "— (a saved SAE, not trained here)".to_string()
+            } else {
+                format!("{:.2} s / epoch", lazy.seconds_per_epoch)
+            },
+            figures,
+            interventions: lazy.interventions.iter().map(InterventionRow::of).collect(),
+            lazy_vs_robust: (t.main.len() > 1).then(|| lazy_vs_robust(t)),
+            colour: t.main.iter().map(ColourRow::of).collect(),
+            hard_spliced: t
+                .main
+                .first()
+                .into_iter()
+                .chain(&t.variants)
+                .map(|a| a.spliced.first().map_or(f64::NAN, |s| s.sae.accuracy))
+                .collect(),
+            reference: Reference::REPORT,
+        },
+    )
 }
 
-fn interventions_html(a: &SaeAnalysis) -> String {
-    let mut h = String::from(
-        "<h3>Interventions through a forward hook</h3><p>The hook replaces the layer's output by the decoder's \
-reconstruction of an edited code — without the error term (the model then also runs on whatever the SAE fails \
-to reconstruct) and with it (x − x̂ added back, so only the edit changes the output, as SAELens does). The hook \
-is removed afterwards. One image (the first misclassified one, as the report), then the mean over all \
-misclassified hard-test images of the digit.</p><table><tr><th>edit</th><th>image</th><th>before</th>\
-<th>after (no error term)</th><th>after (error term)</th><th>all misclassified: Δp, no error term / error term</th>\
-<th>now right</th></tr>",
-    );
-    for i in &a.interventions {
-        let _ = write!(
-            h,
-            "<tr><td>feature {} × {} (digit {}'s top)</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-<td>{:+.1} / {:+.1} points over {}</td><td>{} / {}</td></tr>",
-            i.feature,
-            i.factor,
-            i.digit,
-            i.image.map_or("none wrong".to_string(), |x| format!("hard #{x}")),
-            probs_cell(&i.before, i.digit),
-            probs_cell(&i.after, i.digit),
-            probs_cell(&i.after_with_error, i.digit),
-            i.mean_delta_points,
-            i.mean_delta_points_with_error,
-            i.images,
-            i.now_right,
-            i.now_right_with_error
-        );
-    }
-    h.push_str("</table>");
-    h
+/// What `task6.html` shows besides the analyses themselves.
+#[derive(Serialize)]
+struct SectionView<'a> {
+    lazy: &'a SaeAnalysis,
+    main: &'a [SaeAnalysis],
+    variants: &'a [SaeAnalysis],
+    loss_words: String,
+    lr: String,
+    /// p(digit) after the amplifying and the suppressing edit, in points, or why there is none.
+    amplify: String,
+    suppress: String,
+    training_time: String,
+    figures: Vec<Figure>,
+    interventions: Vec<InterventionRow<'a>>,
+    lazy_vs_robust: Option<LazyVsRobust>,
+    colour: Vec<ColourRow<'a>>,
+    /// Hard-test accuracy with each SAE spliced in (the lazy model's, then the variants').
+    hard_spliced: Vec<f64>,
+    reference: Reference,
 }
 
-fn lazy_vs_robust_html(t: &Task6) -> String {
-    let mut h = String::from(
-        "<h3>Lazy vs robust</h3><p>The same SAE (4× overcomplete) on each model. SPEC's per-feature scores over \
-the digit table — selectivity (max digit mean − mean of the other digits) / max digit mean, and the entropy \
-(nats, 0 … ln 10 = 2.30) of the feature's distribution over digits — averaged over live features; and, beyond \
-the report, the same scores over the colour table and how many features colour or digit explains (η² ≥ 0.5 on \
-the hard split).</p><table><tr><th>model (layer)</th><th>digit selectivity</th><th>digit entropy</th>\
-<th>density</th><th>colour selectivity</th><th>colour entropy</th><th>features reading colour / digit / \
-neither / constant</th></tr>",
-    );
-    for a in &t.main {
-        let _ = write!(
-            h,
-            "<tr><td>{} (<code>{}</code>, {}→{})</td><td>{:.3}</td><td>{:.3}</td><td>{:.1} %</td><td>{:.3}</td><td>{:.3}</td>\
-<td>{} / {} / {} / {}</td></tr>",
-            esc(&a.model),
-            esc(&a.layer),
-            a.d_in,
-            a.config.width,
-            a.digit_scores.selectivity,
-            a.digit_scores.entropy,
-            100.0 * a.test.density,
-            a.colour_scores.selectivity,
-            a.colour_scores.entropy,
-            a.reads.colour,
-            a.reads.digit,
-            a.reads.mixed,
-            a.reads.constant
-        );
+/// The report's numbers, as the report printed them.
+#[derive(Serialize)]
+struct Reference {
+    mse: f64,
+    ev_pct: f64,
+    l0: f64,
+    amplify_points: f64,
+    suppress_points: f64,
+    selectivity: (f64, f64),
+    entropy: (f64, f64),
+    density_pct: (f64, f64),
+}
+
+impl Reference {
+    const REPORT: Reference = Reference {
+        mse: REFERENCE_MSE,
+        ev_pct: REFERENCE_EV_PCT,
+        l0: REFERENCE_L0,
+        amplify_points: REFERENCE_AMPLIFY_POINTS,
+        suppress_points: REFERENCE_SUPPRESS_POINTS,
+        selectivity: REFERENCE_SELECTIVITY,
+        entropy: REFERENCE_ENTROPY,
+        density_pct: REFERENCE_DENSITY_PCT,
+    };
+}
+
+/// One edit of the intervention table, the image's probabilities written out.
+#[derive(Serialize)]
+struct InterventionRow<'a> {
+    i: &'a Intervention,
+    factor: String,
+    /// `hard #12`, or `none wrong`.
+    image: String,
+    before: String,
+    after: String,
+    after_with_error: String,
+}
+
+impl<'a> InterventionRow<'a> {
+    fn of(i: &'a Intervention) -> InterventionRow<'a> {
+        InterventionRow {
+            i,
+            factor: i.factor.to_string(),
+            image: i
+                .image
+                .map_or("none wrong".to_string(), |x| format!("hard #{x}")),
+            before: probs_cell(&i.before, i.digit),
+            after: probs_cell(&i.after, i.digit),
+            after_with_error: probs_cell(&i.after_with_error, i.digit),
+        }
     }
-    let _ = write!(
-        h,
-        "<tr><td>report: lazy / robust</td><td>{} / {}</td><td>{} / {}</td><td>{} / {} %</td><td>—</td><td>—</td><td>—</td></tr></table>",
-        REFERENCE_SELECTIVITY.0,
-        REFERENCE_SELECTIVITY.1,
-        REFERENCE_ENTROPY.0,
-        REFERENCE_ENTROPY.1,
-        REFERENCE_DENSITY_PCT.0,
-        REFERENCE_DENSITY_PCT.1
-    );
+}
+
+/// One model's colour-only intervention (`ci` is none when no feature reads colour).
+#[derive(Serialize)]
+struct ColourRow<'a> {
+    model: &'a str,
+    ci: Option<&'a ColourIntervention>,
+    now_right_pct: f64,
+    control_now_right_pct: f64,
+}
+
+impl<'a> ColourRow<'a> {
+    fn of(a: &'a SaeAnalysis) -> ColourRow<'a> {
+        let ci = a.colour_intervention.as_ref();
+        let pct = |k: usize, c: &ColourIntervention| 100.0 * k as f64 / c.images.max(1) as f64;
+        ColourRow {
+            model: &a.model,
+            ci,
+            now_right_pct: ci.map_or(0.0, |c| pct(c.now_right, c)),
+            control_now_right_pct: ci.map_or(0.0, |c| pct(c.control_now_right, c)),
+        }
+    }
+}
+
+/// The lazy and the robust model's SAEs compared, in words decided here from the numbers, and
+/// the robust models' per-digit heatmaps.
+#[derive(Serialize)]
+struct LazyVsRobust {
+    comparison: Option<Comparison>,
+    figures: Vec<Figure>,
+}
+
+#[derive(Serialize)]
+struct Comparison {
+    robust: String,
+    /// `higher` or `lower`: the robust model's digit selectivity and entropy against the lazy one's.
+    selectivity_word: &'static str,
+    entropy_word: &'static str,
+    /// `more` or `less`: the lazy model's colour selectivity against its digit selectivity.
+    colour_word: &'static str,
+    robust_selectivity: f64,
+    lazy_selectivity: f64,
+    robust_entropy: f64,
+    lazy_entropy: f64,
+    lazy_colour_selectivity: f64,
+    lazy_colour_features: usize,
+    robust_colour_features: usize,
+}
+
+fn lazy_vs_robust(t: &Task6) -> LazyVsRobust {
     // The report's robust model is method 1, colour consistency, on the same architecture.
     let lazy = &t.main[0];
     let robust = t.main[1..]
         .iter()
         .find(|a| a.model.starts_with("consistency") && a.layer == lazy.layer);
     let more = |a: f64, b: f64| if b > a { "higher" } else { "lower" };
-    if let Some(robust) = robust {
-        let _ = write!(
-        h,
-        "<p>Measured: the robust model's ({}) features have {} digit selectivity ({:.2} vs {:.2}) and {} digit entropy \
-({:.2} vs {:.2}) than the lazy model's — the report found higher selectivity and lower entropy for the robust \
-model. The lazy model's features are {} colour-selective ({:.2}) than digit-selective ({:.2}); {} of its live \
-features read colour, against {} of the robust model's.</p>",
-        esc(&robust.model),
-        more(lazy.digit_scores.selectivity, robust.digit_scores.selectivity),
-        robust.digit_scores.selectivity,
-        lazy.digit_scores.selectivity,
-        more(lazy.digit_scores.entropy, robust.digit_scores.entropy),
-        robust.digit_scores.entropy,
-        lazy.digit_scores.entropy,
-        if lazy.colour_scores.selectivity > lazy.digit_scores.selectivity { "more" } else { "less" },
-        lazy.colour_scores.selectivity,
-        lazy.digit_scores.selectivity,
-        lazy.reads.colour,
-        robust.reads.colour
-    );
+    let comparison = robust.map(|robust| Comparison {
+        robust: robust.model.clone(),
+        selectivity_word: more(
+            lazy.digit_scores.selectivity,
+            robust.digit_scores.selectivity,
+        ),
+        entropy_word: more(lazy.digit_scores.entropy, robust.digit_scores.entropy),
+        colour_word: if lazy.colour_scores.selectivity > lazy.digit_scores.selectivity {
+            "more"
+        } else {
+            "less"
+        },
+        robust_selectivity: robust.digit_scores.selectivity,
+        lazy_selectivity: lazy.digit_scores.selectivity,
+        robust_entropy: robust.digit_scores.entropy,
+        lazy_entropy: lazy.digit_scores.entropy,
+        lazy_colour_selectivity: lazy.colour_scores.selectivity,
+        lazy_colour_features: lazy.reads.colour,
+        robust_colour_features: robust.reads.colour,
+    });
+    // A robust model's heatmap is shown where it was drawn (and skipped, as before, where not).
+    let figures = t.main[1..]
+        .iter()
+        .map(|a| {
+            Figure::new(
+                a.folder.join("digits_top50.png"),
+                format!("{} — per digit", a.model),
+            )
+        })
+        .filter(|f| f.path.is_file())
+        .collect();
+    LazyVsRobust {
+        comparison,
+        figures,
     }
-    for a in &t.main[1..] {
-        if let Ok(s) = img(
-            &a.folder.join("digits_top50.png"),
-            &format!("{} — per digit", a.model),
-        ) {
-            h.push_str(&s);
-        }
-    }
-    h
 }
 
-fn colour_html(t: &Task6) -> String {
-    let mut h = String::from(
-        "<h3>Colour features and a colour-only intervention (beyond the report)</h3><p>On every misclassified \
-hard-test image (digit t painted in another digit's colour), the colour features — those whose variance the \
-painted colour explains (η² ≥ 0.5, more than the digit does) — are set to their mean under t's own colour, \
-nothing else is touched, and the error term is kept. The control sets as many randomly chosen live non-colour \
-features (all of them, if there are fewer) the same way.</p><table><tr><th>model</th><th>colour features</th><th>images</th><th>mean p(true) \
-before → after</th><th>now right</th><th>control: now right</th></tr>",
-    );
-    for a in &t.main {
-        match &a.colour_intervention {
-            Some(c) => {
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1} % → {:.1} %</td><td>{} ({:.1} %)</td><td>{} ({:.1} %) with {} features</td></tr>",
-                    esc(&a.model),
-                    c.colour_features.len(),
-                    c.images,
-                    100.0 * c.mean_p_true_before,
-                    100.0 * c.mean_p_true_after,
-                    c.now_right,
-                    100.0 * c.now_right as f64 / c.images.max(1) as f64,
-                    c.control_now_right,
-                    100.0 * c.control_now_right as f64 / c.images.max(1) as f64,
-                    c.control_features
-                );
-            }
-            None => {
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td>0</td><td colspan=\"4\">no feature reads colour: nothing to edit</td></tr>",
-                    esc(&a.model)
-                );
-            }
-        }
-    }
-    h.push_str("</table>");
-    h
-}
-
-fn spliced_html(t: &Task6) -> String {
-    let mut h = String::from(
-        "<h3>Spliced-in accuracy (beyond the report)</h3><p>The model with the SAE's reconstruction in place of \
-the layer (no error term), against the clean model, zero-ablation (the layer outputs zeros) and mean-ablation \
-(every output replaced by its train-split mean). Recovered = (SAE − zero) / (clean − zero), for accuracy and \
-for cross-entropy.</p><table><tr><th>model, SAE</th><th>split</th><th>clean</th><th>SAE</th><th>zero-ablated</th>\
-<th>mean-ablated</th><th>accuracy recovered</th><th>CE recovered</th></tr>",
-    );
-    for a in t.main.iter().chain(&t.variants) {
-        for s in &a.spliced {
-            let _ = write!(
-                h,
-                "<tr><td>{}, {}</td><td>{}</td><td>{} %</td><td>{} %</td><td>{} %</td><td>{} %</td><td>{:.3}</td><td>{:.3}</td></tr>",
-                esc(&a.model),
-                esc(&a.label),
-                s.split,
-                pct(s.clean.accuracy),
-                pct(s.sae.accuracy),
-                pct(s.zero_ablation.accuracy),
-                pct(s.mean_ablation.accuracy),
-                s.accuracy_recovered,
-                s.ce_recovered
-            );
-        }
-    }
-    h.push_str("</table>");
-    h
-}
-
-fn variants_html(t: &Task6) -> String {
-    let mut h = String::from(
-        "<h3>Other SAEs on the lazy model (beyond the report)</h3><p>The per-sample <code>sum</code> L1 \
-(256× stronger at the same λ), the same with each feature's |h| weighted by its decoder column's norm (so the \
-penalty cannot be dodged by shrinking h and growing the decoder), and a TopK SAE whose k is the sum-L1 SAE's \
-L0 (sparsity set by k, trained on the MSE alone).</p><table><tr><th>SAE</th><th>MSE</th><th>EV (SPEC)</th>\
-<th>EV</th><th>L0</th><th>dead</th><th>hard acc. spliced</th><th>digit selectivity</th><th>colour / digit \
-features</th><th>s / epoch</th></tr>",
-    );
-    for a in t.main.first().into_iter().chain(&t.variants) {
-        let hard = a.spliced.first().map_or(f64::NAN, |s| s.sae.accuracy);
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{:.2e}</td><td>{:.2} %</td><td>{:.2} %</td><td>{:.1}</td><td>{}</td><td>{:.1} %</td>\
-<td>{:.3}</td><td>{} / {}</td><td>{:.2}</td></tr>",
-            esc(&a.label),
-            a.test.mse,
-            100.0 * a.test.explained_variance_spec,
-            100.0 * a.test.explained_variance,
-            a.test.l0,
-            a.test.dead,
-            hard,
-            a.digit_scores.selectivity,
-            a.reads.colour,
-            a.reads.digit,
-            a.seconds_per_epoch
-        );
-    }
-    h.push_str("</table>");
-    h
+/// `sae.html`: Task 6's section on one SAE, as a page.
+#[derive(Serialize)]
+struct SaePage<'a> {
+    model_label: &'a str,
+    section: minijinja::Value,
 }
 
 /// `shortcut sae`'s request.
@@ -1161,9 +1074,13 @@ units per image; choose a Linear or pooled layer (the default for this model is 
         main: vec![a.clone()],
         variants: vec![],
     };
-    let mut page = super::report::page_head(&format!("SAE — {model_label}"));
-    page.push_str(&section_html(&t)?);
-    page.push_str("</body></html>\n");
+    let page = crate::report::render(
+        "sae.html",
+        SaePage {
+            model_label,
+            section: crate::report::safe(section_html(&t)?),
+        },
+    )?;
     super::write_atomic(&out.join("sae.html"), page.as_bytes())?;
     Ok(a)
 }
