@@ -6,6 +6,17 @@
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 
+/// A duration for people: `93 s`, `14 min`, `2.3 h`.
+pub fn human(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 5400.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
 static MULTI: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
 fn multi() -> Option<MultiProgress> {

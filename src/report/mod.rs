@@ -24,7 +24,7 @@
 //! | `sci(d)` | `{{ 0.000298\|sci(2) }}` | `2.98e-4` |
 //! | `percent(d)` | `{{ 0.123\|percent(1) }}` | `12.3 %` (a fraction as a percentage) |
 //! | `mean_std(n)` | `{{ [95.61, 0.4]\|mean_std(3) }}` | `95.6 ± 0.4 % (n = 3)`; with n = 1: `95.6 % (n = 1)` |
-//! | `human` | `{{ 93\|human }}` | `93 s` (see [`crate::study::plan::human`]) |
+//! | `human` | `{{ 93\|human }}` | `93 s` (see [`crate::progress::human`]) |
 //! | `png_data_uri` | `{{ path\|png_data_uri }}` | the PNG file as a `data:image/png;base64,…` URI |
 //!
 //! [minijinja]: https://docs.rs/minijinja
@@ -144,7 +144,7 @@ fn environment() -> std::result::Result<Environment<'static>, minijinja::Error> 
     env.add_filter("sci", sci);
     env.add_filter("percent", percent);
     env.add_filter("mean_std", mean_std_filter);
-    env.add_filter("human", |seconds: f64| crate::study::plan::human(seconds));
+    env.add_filter("human", |seconds: f64| crate::progress::human(seconds));
     env.add_filter("png_data_uri", png_data_uri);
     Ok(env)
 }

@@ -3,7 +3,7 @@
 //! the report without any other change to the study.
 
 use super::registry;
-use super::task::{to_value, Finished, Inputs, Setup, Task, TaskId, TrainUnit, Unit};
+use super::task::{to_value, About, Finished, Job, Setup, Task, TaskId, TrainUnit, Unit};
 use super::units::Outcome;
 use super::{plain_config, run_study_with, Profile, StudyConfig, StudyResults};
 use crate::data::Split;
@@ -21,16 +21,12 @@ const RUN: &str = "task7/lazy";
 const COUNT: &str = "task7/count";
 
 impl Task for ProbeTask {
-    fn id(&self) -> TaskId {
-        TaskId::Probe
-    }
-
-    fn title(&self) -> &'static str {
-        "a probe"
-    }
-
-    fn needs(&self) -> &'static [TaskId] {
-        &[TaskId::Data]
+    fn about(&self) -> &About {
+        &About {
+            id: TaskId::Probe,
+            title: "a probe",
+            needs: &[TaskId::Data],
+        }
     }
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
@@ -48,18 +44,12 @@ impl Task for ProbeTask {
         Ok(vec![trained, count])
     }
 
-    fn analyse(
-        &self,
-        _unit: &Unit,
-        inputs: &Inputs,
-        dir: &Path,
-        _log: &mut dyn FnMut(&str),
-    ) -> Result<Value> {
-        let (_, model) = inputs.models[0];
-        let cfg = inputs.cfg;
+    fn analyse(&self, job: Job) -> Result<Value> {
+        let (_, model) = job.models[0];
+        let cfg = job.cfg;
         let e =
-            crate::measure::eval::evaluate(model, inputs.data, Split::Hard, cfg.limit, cfg.device)?;
-        let file = dir.join("count.txt");
+            crate::measure::eval::evaluate(model, job.data, Split::Hard, cfg.limit, cfg.device)?;
+        let file = job.dir.join("count.txt");
         crate::files::write_atomic(&file, e.accuracy.to_string().as_bytes())?;
         to_value(json!({ "hard_acc": e.accuracy, "file": file }))
     }

@@ -133,16 +133,8 @@ pub struct Estimate {
     pub total_seconds: f64,
 }
 
-/// `93 s`, `14 min`, `2.3 h`.
-pub fn human(seconds: f64) -> String {
-    if seconds < 90.0 {
-        format!("{seconds:.0} s")
-    } else if seconds < 5400.0 {
-        format!("{:.0} min", seconds / 60.0)
-    } else {
-        format!("{:.1} h", seconds / 3600.0)
-    }
-}
+/// `93 s`, `14 min`, `2.3 h` (the progress bars and the report print durations alike).
+pub use crate::progress::human;
 
 /// The process's peak resident memory (MB) since the last call, then the peak is reset (Linux:
 /// `VmHWM` in `/proc/self/status`, reset by writing 5 to `/proc/self/clear_refs`). `None` where

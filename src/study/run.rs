@@ -3,7 +3,7 @@
 //! progress bar; then each task's result, `results.json` and `index.html`.
 
 use super::registry::{self, TASKS};
-use super::task::{AnalysisUnit, Board, Finished, Inputs, Task, TrainUnit, Unit, Work};
+use super::task::{AnalysisUnit, Board, Finished, Job, Task, TrainUnit, Unit, Work};
 use super::work::{describe_plan, list_units, Planned};
 use super::{plan, report, units, write_json, StudyConfig, StudyResults};
 use crate::data::BiasedMnist;
@@ -370,18 +370,20 @@ fn run_analysis(
     } else {
         Value::Array(identities)
     };
-    let inputs = Inputs {
-        cfg: ctx.cfg,
-        data: data.first_seed,
-        models,
-    };
+    let (cfg, data) = (ctx.cfg, data.first_seed);
     let value = ctx.analysis(unit, a.settings.clone(), identities, |dir, log| {
-        task.analyse(unit, &inputs, dir, log)
+        task.analyse(Job {
+            unit,
+            cfg,
+            data,
+            models,
+            dir,
+            log,
+        })
     })?;
     if let Some(line) = task.describe(unit, &value) {
         (ctx.log)(&line);
     }
-    drop(inputs);
     board.analyses.insert(unit.folder.clone(), value);
     Ok(())
 }

@@ -255,12 +255,17 @@ impl Setup<'_> {
     }
 }
 
-/// What an analysis reads: the study's settings, the data of the first seed and its models.
-pub struct Inputs<'a> {
+/// One analysis to compute: the unit, what it reads (the study's settings, the data of the
+/// first seed, its models), the folder it writes into and the study's log.
+pub struct Job<'a> {
+    pub unit: &'a Unit,
     pub cfg: &'a StudyConfig,
     pub data: &'a BiasedMnist,
     /// The unit's models, in the order the unit lists them.
     pub models: Vec<(&'a ModelRef, &'a dyn Module)>,
+    /// The unit's folder, empty when the analysis starts.
+    pub dir: &'a Path,
+    pub log: &'a mut dyn FnMut(&str),
 }
 
 /// The finished units of the study so far, by folder: what a task's result is made of.
@@ -311,35 +316,42 @@ pub struct Finished<'a> {
     pub board: &'a Board,
 }
 
+/// What a task is called and what it needs.
+pub struct About {
+    pub id: TaskId,
+    /// A few words for the contents and the plan: `debiasing`.
+    pub title: &'static str,
+    /// The tasks whose units it reads: they run first, and `--tasks` pulls them in.
+    pub needs: &'static [TaskId],
+}
+
 /// A task of the study. See the module's documentation.
 pub trait Task: Sync {
-    fn id(&self) -> TaskId;
+    /// Its id, title and needs.
+    fn about(&self) -> &About;
 
-    /// A few words for the contents and the plan: `debiasing`.
-    fn title(&self) -> &'static str;
+    fn id(&self) -> TaskId {
+        self.about().id
+    }
 
-    /// The tasks whose units it reads: they run first, and `--tasks` pulls them in.
+    fn title(&self) -> &'static str {
+        self.about().title
+    }
+
     fn needs(&self) -> &'static [TaskId] {
-        &[]
+        self.about().needs
     }
 
     /// Its units for these settings, in the order they run.
     fn units(&self, setup: &Setup) -> Result<Vec<Unit>>;
 
-    /// Compute one of its analysis units into `dir`; the result is what `results.json` and a
-    /// later study read back. (A task without analyses never gets called.)
-    fn analyse(
-        &self,
-        unit: &Unit,
-        inputs: &Inputs,
-        dir: &Path,
-        log: &mut dyn FnMut(&str),
-    ) -> Result<Value> {
-        let _ = (inputs, dir, log);
+    /// Compute one of its analysis units into `job.dir`; the result is what `results.json`
+    /// and a later study read back. (A task without analyses never gets called.)
+    fn analyse(&self, job: Job) -> Result<Value> {
         Err(Error::Invalid(format!(
             "internal: task {} has no analysis {}",
             self.id(),
-            unit.folder
+            job.unit.folder
         )))
     }
 

@@ -1,6 +1,6 @@
 //! Task 0 — the data: a sample grid per split and the colour statistics.
 
-use super::task::{section_of, to_value, Finished, Inputs, Setup, Task, TaskId, Unit};
+use super::task::{section_of, to_value, About, Finished, Job, Setup, Task, TaskId, Unit};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
@@ -99,12 +99,12 @@ pub struct DataTask;
 const COST_STEPS: (f64, f64) = (50.0, 20.0);
 
 impl Task for DataTask {
-    fn id(&self) -> TaskId {
-        TaskId::Data
-    }
-
-    fn title(&self) -> &'static str {
-        "the data"
+    fn about(&self) -> &About {
+        &About {
+            id: TaskId::Data,
+            title: "the data",
+            needs: &[],
+        }
     }
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
@@ -115,14 +115,8 @@ impl Task for DataTask {
         Ok(vec![s.analysis(self.id(), names, null, Vec::new(), cost)])
     }
 
-    fn analyse(
-        &self,
-        _unit: &Unit,
-        inputs: &Inputs,
-        dir: &Path,
-        _log: &mut dyn FnMut(&str),
-    ) -> Result<serde_json::Value> {
-        to_value(run(inputs.data, inputs.cfg.limit, dir)?)
+    fn analyse(&self, job: Job) -> Result<serde_json::Value> {
+        to_value(run(job.data, job.cfg.limit, job.dir)?)
     }
 
     fn describe(&self, _unit: &Unit, result: &serde_json::Value) -> Option<String> {

@@ -4,7 +4,7 @@
 //! Its units are one training run per seed (the training frame, [`crate::train::train_run`],
 //! plain cross-entropy); this module turns them into the task's numbers beside the report's.
 
-use super::task::{section_of, Finished, Setup, Task, TaskId, TrainUnit, Unit};
+use super::task::{section_of, About, Finished, Setup, Task, TaskId, TrainUnit, Unit};
 use super::{mean_std, plain_config, StudyResults};
 use crate::error::Result;
 use crate::models::ModelKind;
@@ -38,12 +38,12 @@ pub fn run_folder(seed: u64) -> String {
 pub struct ShortcutTask;
 
 impl Task for ShortcutTask {
-    fn id(&self) -> TaskId {
-        TaskId::Shortcut
-    }
-
-    fn title(&self) -> &'static str {
-        "the lazy model"
+    fn about(&self) -> &About {
+        &About {
+            id: TaskId::Shortcut,
+            title: "the lazy model",
+            needs: &[],
+        }
     }
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {

@@ -4,7 +4,9 @@
 //! the polysemanticity probes of the five most selective units. The measurements are
 //! [`crate::interp`]'s; this file draws them and writes the report's section.
 
-use super::task::{section_of, to_value, Finished, Inputs, Setup, Task, TaskId, TrainUnit, Unit};
+use super::task::{
+    section_of, to_value, About, Finished, Job, Setup, Task, TaskId, TrainUnit, Unit,
+};
 use super::StudyResults;
 use crate::data::{COLOR_NAMES, PALETTE};
 use crate::device::Device;
@@ -384,16 +386,12 @@ const LAZY_FOLDER: &str = "task2/lazy";
 pub struct LearnedTask;
 
 impl Task for LearnedTask {
-    fn id(&self) -> TaskId {
-        TaskId::Learned
-    }
-
-    fn title(&self) -> &'static str {
-        "what the lazy model learned"
-    }
-
-    fn needs(&self) -> &'static [TaskId] {
-        &[TaskId::Shortcut]
+    fn about(&self) -> &About {
+        &About {
+            id: TaskId::Learned,
+            title: "what the lazy model learned",
+            needs: &[TaskId::Shortcut],
+        }
     }
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
@@ -421,16 +419,10 @@ impl Task for LearnedTask {
         Ok(vec![analysis, training])
     }
 
-    fn analyse(
-        &self,
-        _unit: &Unit,
-        inputs: &Inputs,
-        dir: &Path,
-        _log: &mut dyn FnMut(&str),
-    ) -> Result<serde_json::Value> {
-        let (_, model) = inputs.models[0];
-        let quick = inputs.cfg.profile == super::Profile::Quick;
-        to_value(run(model, ModelKind::Lazy, quick, inputs.cfg.device, dir)?)
+    fn analyse(&self, job: Job) -> Result<serde_json::Value> {
+        let (_, model) = job.models[0];
+        let quick = job.cfg.profile == super::Profile::Quick;
+        to_value(run(model, ModelKind::Lazy, quick, job.cfg.device, job.dir)?)
     }
 
     fn describe(&self, _unit: &Unit, result: &serde_json::Value) -> Option<String> {

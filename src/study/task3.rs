@@ -11,7 +11,7 @@
 //! For the attention CNN its own attention maps (the softmax over positions) are measured on
 //! the same cases and images, beside its Grad-CAMs (SPEC Task 2.5).
 
-use super::task::{section_of, to_value, Finished, Inputs, Setup, Task, TaskId, Unit, Work};
+use super::task::{section_of, to_value, About, Finished, Job, Setup, Task, TaskId, Unit, Work};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::device::Device;
@@ -519,16 +519,12 @@ const COST_STEPS: (f64, f64) = (200.0, 100.0);
 pub struct GradCamTask;
 
 impl Task for GradCamTask {
-    fn id(&self) -> TaskId {
-        TaskId::GradCam
-    }
-
-    fn title(&self) -> &'static str {
-        "where the models look (Grad-CAM)"
-    }
-
-    fn needs(&self) -> &'static [TaskId] {
-        &[TaskId::Shortcut, TaskId::Learned, TaskId::Debias]
+    fn about(&self) -> &About {
+        &About {
+            id: TaskId::GradCam,
+            title: "where the models look (Grad-CAM)",
+            needs: &[TaskId::Shortcut, TaskId::Learned, TaskId::Debias],
+        }
     }
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
@@ -554,24 +550,12 @@ impl Task for GradCamTask {
         Ok(units.collect())
     }
 
-    fn analyse(
-        &self,
-        _unit: &Unit,
-        inputs: &Inputs,
-        dir: &Path,
-        _log: &mut dyn FnMut(&str),
-    ) -> Result<serde_json::Value> {
-        let (m, model) = inputs.models[0];
-        let cfg = inputs.cfg;
+    fn analyse(&self, job: Job) -> Result<serde_json::Value> {
+        let (m, model) = job.models[0];
+        let cfg = job.cfg;
         let config = cfg.profile.pick((Task3Config::DEFAULT, Task3Config::QUICK));
         let t3 = run(
-            model,
-            m.kind,
-            inputs.data,
-            config,
-            cfg.limit,
-            cfg.device,
-            dir,
+            model, m.kind, job.data, config, cfg.limit, cfg.device, job.dir,
         )?;
         to_value(t3)
     }

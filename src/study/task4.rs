@@ -10,7 +10,7 @@
 //! This module renders its own part of `index.html` ([`section_html`]).
 
 use super::report::Figure;
-use super::task::{section_of, to_value, Finished, Setup, Task, TaskId, TrainUnit, Unit};
+use super::task::{section_of, to_value, About, Finished, Setup, Task, TaskId, TrainUnit, Unit};
 use super::{mean_std, Profile, StudyConfig, StudyResults};
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
@@ -124,17 +124,12 @@ fn trained_rows(profile: Profile) -> Result<Vec<(ModelKind, Method)>> {
 pub struct DebiasTask;
 
 impl Task for DebiasTask {
-    fn id(&self) -> TaskId {
-        TaskId::Debias
-    }
-
-    fn title(&self) -> &'static str {
-        "debiasing"
-    }
-
-    /// Its baseline row is Task 1's, and neuron suppression on LazyCNN ranks Task 1's model.
-    fn needs(&self) -> &'static [TaskId] {
-        &[TaskId::Shortcut]
+    fn about(&self) -> &About {
+        &About {
+            id: TaskId::Debias,
+            title: "debiasing",
+            needs: &[TaskId::Shortcut],
+        }
     }
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {

@@ -5,7 +5,9 @@
 //! writes the report's section.
 
 use super::report::Figure;
-use super::task::{section_of, to_value, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit};
+use super::task::{
+    section_of, to_value, About, Finished, Job, ModelRef, Setup, Task, TaskId, Unit,
+};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, PALETTE};
 use crate::device::Device;
@@ -989,16 +991,12 @@ const COST_STEPS: (f64, f64) = (14000.0, 1000.0);
 pub struct AttackTask;
 
 impl Task for AttackTask {
-    fn id(&self) -> TaskId {
-        TaskId::Attacks
-    }
-
-    fn title(&self) -> &'static str {
-        "adversarial attacks"
-    }
-
-    fn needs(&self) -> &'static [TaskId] {
-        &[TaskId::Shortcut, TaskId::Debias]
+    fn about(&self) -> &About {
+        &About {
+            id: TaskId::Attacks,
+            title: "adversarial attacks",
+            needs: &[TaskId::Shortcut, TaskId::Debias],
+        }
     }
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
@@ -1036,28 +1034,16 @@ impl Task for AttackTask {
         )])
     }
 
-    fn analyse(
-        &self,
-        _unit: &Unit,
-        inputs: &Inputs,
-        dir: &Path,
-        log: &mut dyn FnMut(&str),
-    ) -> Result<serde_json::Value> {
-        let cfg = inputs.cfg;
+    fn analyse(&self, job: Job) -> Result<serde_json::Value> {
+        let cfg = job.cfg;
         let config = cfg.profile.pick((Task5Config::DEFAULT, Task5Config::QUICK));
-        let attacked: Vec<(String, &dyn Module)> = inputs
+        let attacked: Vec<(String, &dyn Module)> = job
             .models
             .iter()
             .map(|(m, model)| (m.label.clone(), *model))
             .collect();
         let t5 = run(
-            &attacked,
-            inputs.data,
-            config,
-            cfg.limit,
-            cfg.device,
-            dir,
-            log,
+            &attacked, job.data, config, cfg.limit, cfg.device, job.dir, job.log,
         )?;
         to_value(t5)
     }

@@ -9,7 +9,9 @@
 //! feature's mean activation per digit and per colour can be told apart.
 
 use super::report::Figure;
-use super::task::{section_of, to_value, Finished, Inputs, ModelRef, Setup, Task, TaskId, Unit};
+use super::task::{
+    section_of, to_value, About, Finished, Job, ModelRef, Setup, Task, TaskId, Unit,
+};
 use super::StudyResults;
 use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::device::Device;
@@ -1111,16 +1113,12 @@ pub fn chosen_models(models: &[ModelRef]) -> Vec<ModelRef> {
 pub struct SaeTask;
 
 impl Task for SaeTask {
-    fn id(&self) -> TaskId {
-        TaskId::Sae
-    }
-
-    fn title(&self) -> &'static str {
-        "sparse autoencoders"
-    }
-
-    fn needs(&self) -> &'static [TaskId] {
-        &[TaskId::Shortcut, TaskId::Debias]
+    fn about(&self) -> &About {
+        &About {
+            id: TaskId::Sae,
+            title: "sparse autoencoders",
+            needs: &[TaskId::Shortcut, TaskId::Debias],
+        }
     }
 
     fn units(&self, s: &Setup) -> Result<Vec<Unit>> {
@@ -1150,28 +1148,22 @@ impl Task for SaeTask {
         )])
     }
 
-    fn analyse(
-        &self,
-        _unit: &Unit,
-        inputs: &Inputs,
-        dir: &Path,
-        log: &mut dyn FnMut(&str),
-    ) -> Result<serde_json::Value> {
-        let cfg = inputs.cfg;
+    fn analyse(&self, job: Job) -> Result<serde_json::Value> {
+        let cfg = job.cfg;
         let config = cfg.profile.pick((Task6Config::DEFAULT, Task6Config::QUICK));
-        let decomposed: Vec<(String, ModelKind, &dyn Module)> = inputs
+        let decomposed: Vec<(String, ModelKind, &dyn Module)> = job
             .models
             .iter()
             .map(|(m, model)| (m.label.clone(), m.kind, *model))
             .collect();
         let t6 = run(
             &decomposed,
-            inputs.data,
+            job.data,
             config,
             cfg.limit,
             cfg.device,
-            dir,
-            log,
+            job.dir,
+            job.log,
         )?;
         to_value(t6)
     }
