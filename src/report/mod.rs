@@ -234,3 +234,19 @@ mod tests {
         assert!(err.to_string().contains("attention.html"), "{err}");
     }
 }
+
+/// A figure on a page: the PNG and its caption (also its alt text).
+#[derive(serde::Serialize)]
+pub struct Figure {
+    pub path: std::path::PathBuf,
+    pub caption: String,
+}
+
+impl Figure {
+    pub fn new(path: impl Into<std::path::PathBuf>, caption: impl Into<String>) -> Figure {
+        Figure {
+            path: path.into(),
+            caption: caption.into(),
+        }
+    }
+}

@@ -2,17 +2,16 @@
 //! our numbers next to the original report's.
 //!
 //! The page is rendered from templates ([`crate::report`], `src/report/templates/`): this file
-//! gathers what the index and the sections of Tasks 0, 1 and 2.5 show, as plain data; the
-//! templates lay it out and escape it.
+//! gathers what the index shows around the tasks' sections (each task renders its own, see
+//! [`super::task::Task::section`]), as plain data; the templates lay it out and escape it.
 
 use super::task4::Task4;
 use super::{Profile, StudyResults, Task, Task1Summary, Task2Summary, TaskId};
-use crate::data::COLOR_NAMES;
 use crate::error::Result;
 use crate::report::{render, safe};
 use minijinja::Value;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Build and write `out/index.html` for the study's own tasks (see [`write_index_with`]).
 pub fn write_index(r: &StudyResults, out: &Path) -> Result<()> {
@@ -217,160 +216,4 @@ fn timing(r: &StudyResults) -> Timing {
         reused: reused_units(r),
         units: r.units.len(),
     }
-}
-
-/// A figure on a page: the PNG and its caption (also its alt text).
-#[derive(Serialize)]
-pub(crate) struct Figure {
-    pub path: PathBuf,
-    pub caption: String,
-}
-
-impl Figure {
-    pub fn new(path: impl Into<PathBuf>, caption: impl Into<String>) -> Figure {
-        Figure {
-            path: path.into(),
-            caption: caption.into(),
-        }
-    }
-}
-
-/// Task 0's section: how often each split is painted in the digit's dominant colour, and a
-/// grid of samples per split.
-pub(super) fn task0_html(t0: &super::task0::Task0, bias: f32) -> Result<String> {
-    let previews: Vec<Figure> = t0
-        .previews
-        .iter()
-        .map(|p| {
-            let name = p
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default();
-            Figure::new(p, name.replace('_', " "))
-        })
-        .collect();
-    #[derive(Serialize)]
-    struct View<'a> {
-        t: &'a super::task0::Task0,
-        bias: f32,
-        previews: Vec<Figure>,
-    }
-    render(
-        "task0.html",
-        View {
-            t: t0,
-            bias,
-            previews,
-        },
-    )
-}
-
-/// Task 1's section: the lazy model's accuracies beside the report's, the red-1 probe, a row
-/// per seed, and the first seed's curves, confusion and conflict matrices.
-pub(super) fn task1_html(t1: &Task1Summary, out: &Path) -> Result<String> {
-    #[derive(Serialize)]
-    struct View<'a> {
-        t: &'a Task1Summary,
-        n: usize,
-        probe_predictions: String,
-        first: Option<FirstSeed>,
-        seeds: Vec<SeedRow>,
-        colour_names: String,
-    }
-    /// The first seed's red-1 probe over all test 1s, and its figures.
-    #[derive(Serialize)]
-    struct FirstSeed {
-        ones: usize,
-        seed: u64,
-        top_digit: usize,
-        top_count: u32,
-        top_pct: f64,
-        curves: PathBuf,
-        confusion: PathBuf,
-        conflict: PathBuf,
-    }
-    #[derive(Serialize)]
-    struct SeedRow {
-        seed: u64,
-        train: f64,
-        hard: f64,
-        aligned: f64,
-        seconds_per_epoch: f64,
-    }
-    let probe_predictions: Vec<String> = t1
-        .runs
-        .iter()
-        .map(|run| {
-            format!(
-                "{} ({:.0} % confident)",
-                run.red1_probe.predicted,
-                100.0 * run.red1_probe.probabilities[run.red1_probe.predicted]
-            )
-        })
-        .collect();
-    let first = t1.runs.first().map(|run| {
-        let p = &run.red1_probe;
-        let (top_digit, top_count) = p
-            .all_ones_predicted
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, &n)| n)
-            .map(|(d, &n)| (d, n))
-            .unwrap_or((0, 0));
-        let dir = out.join(format!("task1/seed-{}", run.config.seed));
-        FirstSeed {
-            ones: p.all_ones_count,
-            seed: run.config.seed,
-            top_digit,
-            top_count,
-            top_pct: 100.0 * top_count as f64 / p.all_ones_count.max(1) as f64,
-            curves: dir.join("curves.png"),
-            confusion: dir.join("confusion_hard.png"),
-            conflict: dir.join("conflict_matrix.png"),
-        }
-    });
-    let seeds = t1
-        .runs
-        .iter()
-        .map(|run| SeedRow {
-            seed: run.config.seed,
-            train: run.final_train_acc(),
-            hard: run.final_hard_acc(),
-            aligned: *run.aligned_acc.last().unwrap_or(&0.0),
-            seconds_per_epoch: run.epoch_seconds.iter().sum::<f64>()
-                / run.epoch_seconds.len().max(1) as f64,
-        })
-        .collect();
-    render(
-        "task1.html",
-        View {
-            t: t1,
-            n: t1.runs.len(),
-            probe_predictions: probe_predictions.join(", "),
-            first,
-            seeds,
-            colour_names: COLOR_NAMES.join(", "),
-        },
-    )
-}
-
-/// SPEC 2.5's part of Task 2: the spatial-attention CNN's final accuracies and its curves.
-pub(super) fn attention_html(t2: &Task2Summary, out: &Path) -> Result<String> {
-    #[derive(Serialize)]
-    struct View {
-        train: f64,
-        hard: f64,
-        aligned: f64,
-        curves: PathBuf,
-    }
-    let a = &t2.attention_run;
-    render(
-        "attention.html",
-        View {
-            train: a.final_train_acc(),
-            hard: a.final_hard_acc(),
-            aligned: a.final_aligned_acc(),
-            curves: out.join(&t2.attention_folder).join("curves.png"),
-        },
-    )
 }

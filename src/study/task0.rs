@@ -6,6 +6,7 @@ use crate::data::{BiasedMnist, Paint, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
 use crate::plots::image_grid_png;
+use crate::report::{render, Figure};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -133,8 +134,36 @@ impl Task for DataTask {
     }
 
     fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
-        section_of(r, self.id(), |t0: Task0| {
-            super::report::task0_html(&t0, r.config.bias)
-        })
+        section_of(r, self.id(), |t0: Task0| section_html(&t0, r.config.bias))
     }
+}
+
+/// Task 0's section: how often each split is painted in the digit's dominant colour, and a
+/// grid of samples per split.
+fn section_html(t0: &Task0, bias: f32) -> Result<String> {
+    let previews: Vec<Figure> = t0
+        .previews
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            Figure::new(p, name.replace('_', " "))
+        })
+        .collect();
+    #[derive(Serialize)]
+    struct View<'a> {
+        t: &'a Task0,
+        bias: f32,
+        previews: Vec<Figure>,
+    }
+    render(
+        "task0.html",
+        View {
+            t: t0,
+            bias,
+            previews,
+        },
+    )
 }

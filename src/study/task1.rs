@@ -6,12 +6,14 @@
 
 use super::task::{section_of, About, Finished, Setup, Task, TaskId, TrainUnit, Unit};
 use super::{mean_std, plain_config, StudyResults};
+use crate::data::COLOR_NAMES;
 use crate::error::Result;
 use crate::models::ModelKind;
+use crate::report::render;
 use crate::train::run_folder::REFERENCE_LAZY_TRAIN_ACC;
 use crate::train::{Method, RunRecord};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The report's numbers for Task 1 (percent).
 pub const REFERENCE_TRAIN_ACC: f64 = REFERENCE_LAZY_TRAIN_ACC;
@@ -72,9 +74,7 @@ impl Task for ShortcutTask {
     }
 
     fn section(&self, r: &StudyResults, out: &Path) -> Result<String> {
-        section_of(r, self.id(), |t1: Task1Summary| {
-            super::report::task1_html(&t1, out)
-        })
+        section_of(r, self.id(), |t1: Task1Summary| section_html(&t1, out))
     }
 }
 
@@ -89,4 +89,93 @@ fn summary(runs: Vec<RunRecord>) -> Task1Summary {
         reference_hard_acc: REFERENCE_HARD_ACC,
         runs,
     }
+}
+
+/// Task 1's section: the lazy model's accuracies beside the report's, the red-1 probe, a row
+/// per seed, and the first seed's curves, confusion and conflict matrices.
+fn section_html(t1: &Task1Summary, out: &Path) -> Result<String> {
+    #[derive(Serialize)]
+    struct View<'a> {
+        t: &'a Task1Summary,
+        n: usize,
+        probe_predictions: String,
+        first: Option<FirstSeed>,
+        seeds: Vec<SeedRow>,
+        colour_names: String,
+    }
+    /// The first seed's red-1 probe over all test 1s, and its figures.
+    #[derive(Serialize)]
+    struct FirstSeed {
+        ones: usize,
+        seed: u64,
+        top_digit: usize,
+        top_count: u32,
+        top_pct: f64,
+        curves: PathBuf,
+        confusion: PathBuf,
+        conflict: PathBuf,
+    }
+    #[derive(Serialize)]
+    struct SeedRow {
+        seed: u64,
+        train: f64,
+        hard: f64,
+        aligned: f64,
+        seconds_per_epoch: f64,
+    }
+    let probe_predictions: Vec<String> = t1
+        .runs
+        .iter()
+        .map(|run| {
+            format!(
+                "{} ({:.0} % confident)",
+                run.red1_probe.predicted,
+                100.0 * run.red1_probe.probabilities[run.red1_probe.predicted]
+            )
+        })
+        .collect();
+    let first = t1.runs.first().map(|run| {
+        let p = &run.red1_probe;
+        let (top_digit, top_count) = p
+            .all_ones_predicted
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, &n)| n)
+            .map(|(d, &n)| (d, n))
+            .unwrap_or((0, 0));
+        let dir = out.join(format!("task1/seed-{}", run.config.seed));
+        FirstSeed {
+            ones: p.all_ones_count,
+            seed: run.config.seed,
+            top_digit,
+            top_count,
+            top_pct: 100.0 * top_count as f64 / p.all_ones_count.max(1) as f64,
+            curves: dir.join("curves.png"),
+            confusion: dir.join("confusion_hard.png"),
+            conflict: dir.join("conflict_matrix.png"),
+        }
+    });
+    let seeds = t1
+        .runs
+        .iter()
+        .map(|run| SeedRow {
+            seed: run.config.seed,
+            train: run.final_train_acc(),
+            hard: run.final_hard_acc(),
+            aligned: *run.aligned_acc.last().unwrap_or(&0.0),
+            seconds_per_epoch: run.epoch_seconds.iter().sum::<f64>()
+                / run.epoch_seconds.len().max(1) as f64,
+        })
+        .collect();
+    render(
+        "task1.html",
+        View {
+            t: t1,
+            n: t1.runs.len(),
+            probe_predictions: probe_predictions.join(", "),
+            first,
+            seeds,
+            colour_names: COLOR_NAMES.join(", "),
+        },
+    )
 }

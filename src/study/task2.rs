@@ -445,8 +445,29 @@ impl Task for LearnedTask {
     fn section(&self, r: &StudyResults, out: &Path) -> Result<String> {
         section_of(r, self.id(), |t2: Task2Summary| {
             let mut h = section_html(&t2.lazy)?;
-            h.push_str(&super::report::attention_html(&t2, out)?);
+            h.push_str(&attention_html(&t2, out)?);
             Ok(h)
         })
     }
+}
+
+/// SPEC 2.5's part of Task 2: the spatial-attention CNN's final accuracies and its curves.
+fn attention_html(t2: &Task2Summary, out: &Path) -> Result<String> {
+    #[derive(Serialize)]
+    struct View {
+        train: f64,
+        hard: f64,
+        aligned: f64,
+        curves: PathBuf,
+    }
+    let a = &t2.attention_run;
+    crate::report::render(
+        "attention.html",
+        View {
+            train: a.final_train_acc(),
+            hard: a.final_hard_acc(),
+            aligned: a.final_aligned_acc(),
+            curves: out.join(&t2.attention_folder).join("curves.png"),
+        },
+    )
 }

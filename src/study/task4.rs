@@ -9,12 +9,12 @@
 //!
 //! This module renders its own part of `index.html` ([`section_html`]).
 
-use super::report::Figure;
 use super::task::{section_of, to_value, About, Finished, Setup, Task, TaskId, TrainUnit, Unit};
 use super::{mean_std, Profile, StudyConfig, StudyResults};
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
 use crate::plots::line_chart_png;
+use crate::report::Figure;
 use crate::train::{Method, RunRecord, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,6 @@
 //! [`crate::interp::attack`]'s; this file chooses the images, runs them per model, draws and
 //! writes the report's section.
 
-use super::report::Figure;
 use super::task::{
     section_of, to_value, About, Finished, Job, ModelRef, Setup, Task, TaskId, Unit,
 };
@@ -20,6 +19,7 @@ use crate::measure::stats::wilson;
 use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::plots::{heatmap_png, labelled_grid_png, line_chart_png};
+use crate::report::Figure;
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;

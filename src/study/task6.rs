@@ -8,7 +8,6 @@
 //! colours that are not its own, uniformly, so colour no longer predicts the digit and a
 //! feature's mean activation per digit and per colour can be told apart.
 
-use super::report::Figure;
 use super::task::{
     section_of, to_value, About, Finished, Job, ModelRef, Setup, Task, TaskId, Unit,
 };
@@ -27,6 +26,7 @@ use crate::interp::sae::{collect, encode_all, train, Activations, Sae, SaeConfig
 use crate::models::ModelKind;
 use crate::nn::Module;
 use crate::plots::{heatmap_png, line_chart_png};
+use crate::report::Figure;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
