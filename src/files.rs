@@ -88,6 +88,18 @@ pub fn remove_stale_temporaries(dir: &Path) -> usize {
 /// The lock file a writer holds in its folder.
 pub const LOCK_FILE: &str = ".shortcut.lock";
 
+/// Create `out`, remove temporary files a killed process left there, and make sure a file can
+/// be written — before any long work, so a read-only or missing folder fails at once.
+pub fn ensure_writable(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
+    remove_stale_temporaries(out);
+    let probe = out.join(format!(".write-test.tmp-{}", std::process::id()));
+    std::fs::write(&probe, b"ok")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| Error::Invalid(format!("cannot write into {}: {e}", out.display())))
+}
+
 /// Hold `dir/.shortcut.lock` (an exclusive `flock`) for as long as the returned file lives,
 /// or say that another process holds it: two runs must never write one folder.
 pub fn lock_folder(dir: &Path) -> Result<std::fs::File> {

@@ -1,7 +1,8 @@
 //! The pages escape what they print: a model label, a path or a summary sentence that contains
 //! markup shows as text (`src/report/mod.rs`).
 
-use shortcut::study::task5::{attack_html, AttackPoint, AttackReport, AttackSpec};
+use shortcut::interp::attack::checkpoint::{AttackPoint, AttackReport, AttackSpec};
+use shortcut::report::attack_page;
 
 /// A model label and a checkpoint path that contain markup show as text, not as markup.
 #[test]
@@ -30,7 +31,7 @@ fn labels_and_paths_are_escaped() {
         }],
         seconds: 0.5,
     };
-    let html = attack_html(&report, &[]).unwrap();
+    let html = attack_page(&report, &[]).unwrap();
     assert!(!html.contains("<script>"), "{html}");
     assert!(
         html.contains("&lt;script&gt;alert(&#x27;model&#x27;)"),

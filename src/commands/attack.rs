@@ -3,7 +3,6 @@
 
 use super::inputs::{class_arg, load_checkpoint, load_data, parse_split, say};
 use crate::cli_args::AttackArgs;
-use shortcut::study;
 use shortcut::{Device, Error, Result};
 
 /// `shortcut attack`: one attack, every ε, one model.
@@ -44,7 +43,7 @@ pub fn run(a: AttackArgs) -> Result<()> {
     if n == 0 {
         return Err(Error::Invalid("--n / --limit must be at least 1".into()));
     }
-    let spec = study::task5::AttackSpec {
+    let spec = shortcut::interp::attack::checkpoint::AttackSpec {
         method: a.method,
         eps,
         target,
@@ -60,7 +59,7 @@ pub fn run(a: AttackArgs) -> Result<()> {
     }
     let loaded = load_checkpoint(&a.checkpoint, device)?;
     let d = load_data(&a.data, a.seed, 0.95, true)?;
-    let r = study::task5::attack_checkpoint(
+    let (r, figures) = shortcut::interp::attack::checkpoint::attack_checkpoint(
         loaded.model.as_ref(),
         loaded.kind.name(),
         &a.checkpoint,
@@ -69,6 +68,8 @@ pub fn run(a: AttackArgs) -> Result<()> {
         device,
         &a.out,
     )?;
+    let page = shortcut::report::attack_page(&r, &figures)?;
+    shortcut::files::write_atomic(&a.out.join("attack.html"), page.as_bytes())?;
     say(&format!(
         "{} {} on {} {} images{} (clean accuracy {:.1} %{}):",
         r.model,

@@ -63,14 +63,14 @@ pub fn run(a: SaeArgs) -> Result<()> {
         .out
         .unwrap_or_else(|| PathBuf::from(format!("sae-{}", loaded.kind.slug())));
     let d = load_data(&a.data, a.seed, 0.95, true)?;
-    let req = study::task6::SaeRequest {
+    let req = shortcut::interp::sae::analysis::SaeRequest {
         layer: a.layer.as_deref(),
         config,
         width: a.width,
         load: a.load.as_deref(),
         limit: a.limit,
     };
-    let r = study::task6::sae_checkpoint(
+    let r = shortcut::interp::sae::analysis::sae_checkpoint(
         loaded.model.as_ref(),
         loaded.kind,
         loaded.kind.name(),
@@ -99,6 +99,8 @@ pub fn run(a: SaeArgs) -> Result<()> {
             s.split, s.sae.accuracy, s.clean.accuracy, s.zero_ablation.accuracy
         ));
     }
+    let page = study::task6::sae_page(loaded.kind.name(), &r)?;
+    shortcut::files::write_atomic(&out.join("sae.html"), page.as_bytes())?;
     say(&format!(
         "wrote {} and sae.json",
         out.join("sae.html").display()

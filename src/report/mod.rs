@@ -29,6 +29,10 @@
 //!
 //! [minijinja]: https://docs.rs/minijinja
 
+mod attack;
+
+pub use attack::attack_page;
+
 use crate::error::{Error, Result};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::{Serde, Value};

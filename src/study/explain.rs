@@ -49,7 +49,7 @@ pub fn explain(
     log: &mut dyn FnMut(&str),
 ) -> Result<Explanation> {
     let start = std::time::Instant::now();
-    crate::train::run_folder::ensure_writable(out)?;
+    crate::files::ensure_writable(out)?;
     log(&format!("Task 2: what {} learned", kind.name()));
     let t2 = task2::run(model, kind, quick, device, &out.join("task2"))?;
     log(&format!(

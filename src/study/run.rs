@@ -155,7 +155,7 @@ pub fn run_study_with(
             out.display()
         )));
     }
-    crate::train::run_folder::ensure_writable(out)?;
+    crate::files::ensure_writable(out)?;
     // One study at a time in a folder.
     let _lock = crate::files::lock_folder(out)?;
     let units = units::Units::open(out, cfg.fresh, &registry::ids(registry))?;

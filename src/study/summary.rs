@@ -5,9 +5,10 @@
 use super::task3::Task3;
 use super::task4::Task4;
 use super::task5::Task5;
-use super::task6::{SaeAnalysis, Task6};
+use super::task6::Task6;
 use super::{StudyResults, Task1Summary, Task2Summary, TaskId};
 use crate::error::Result;
+use crate::interp::sae::analysis::SaeAnalysis;
 use std::fmt::Write as _;
 
 /// The summary section (`summary.html`): one item per task run, as plain text; nothing when no

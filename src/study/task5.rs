@@ -8,18 +8,20 @@ use super::task::{
     section_of, to_value, About, Finished, Job, ModelRef, Setup, Task, TaskId, Unit,
 };
 use super::StudyResults;
-use crate::data::{BiasedMnist, Paint, Split, PALETTE};
+use crate::data::{BiasedMnist, Paint, Split};
 use crate::device::Device;
 use crate::error::{Error, Result};
+use crate::interp::attack::batches::{
+    chunked, draw_strips, in_chunks, paint_parts, plot, probs_chunked, rate, Strip,
+};
 use crate::interp::attack::{
     colour_attack, fgsm, mean_confidence, minimal_eps, pgd, probabilities, successes, ColourAttack,
-    Goal, Pgd,
+    Goal, Pgd, THRESHOLD,
 };
 use crate::measure::stats::wilson;
 use crate::models::ModelKind;
 use crate::nn::Module;
-use crate::plots::{heatmap_png, labelled_grid_png, line_chart_png};
-use crate::report::Figure;
+use crate::plots::{heatmap_png, line_chart_png};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -27,8 +29,6 @@ use std::path::{Path, PathBuf};
 
 /// SPEC's ε list.
 pub const EPS: [f32; 6] = [0.01, 0.02, 0.03, 0.05, 0.07, 0.10];
-/// SPEC's success threshold on the target's probability.
-pub const THRESHOLD: f32 = 0.9;
 /// The report: the smallest ε reaching 90 % PGD success, lazy model and method 1.
 pub const REFERENCE_LAZY_EPS: f32 = 0.10;
 pub const REFERENCE_CONSISTENCY_EPS: f32 = 0.05;
@@ -176,70 +176,6 @@ fn first_of(data: &BiasedMnist, digit: usize, n: usize, limit: usize) -> Result<
         )));
     }
     Ok(idx)
-}
-
-/// Images per chunk of the many-image analyses (bounds memory: ShapeCNN's activations and
-/// their gradients for 250 images take a few hundred MB).
-const CHUNK: usize = 250;
-
-/// Run `f` on the ranges of `n` images, `CHUNK` at a time, and concatenate the results.
-fn in_chunks<T>(
-    n: usize,
-    mut f: impl FnMut(std::ops::Range<usize>) -> Result<Vec<T>>,
-) -> Result<Vec<T>> {
-    let mut out = Vec::with_capacity(n);
-    for start in (0..n).step_by(CHUNK) {
-        out.extend(f(start..(start + CHUNK).min(n))?);
-    }
-    Ok(out)
-}
-
-/// Run an attack `f` on chunks of a batch and put the adversarial images back together.
-fn chunked(
-    x: &Tensor,
-    labels: &[usize],
-    f: &dyn Fn(&Tensor, &[usize]) -> Result<Tensor>,
-) -> Result<Tensor> {
-    let parts = in_chunks(x.dim(0), |r| {
-        Ok(vec![f(&x.slice(0, r.start, r.len())?, &labels[r])?])
-    })?;
-    Tensor::cat(&parts, 0)
-}
-
-fn probs_chunked(model: &dyn Module, x: &Tensor) -> Result<Vec<Vec<f32>>> {
-    in_chunks(x.dim(0), |r| {
-        probabilities(model, &x.slice(0, r.start, r.len())?)
-    })
-}
-
-fn rate(v: &[bool]) -> f64 {
-    v.iter().filter(|&&b| b).count() as f64 / v.len().max(1) as f64
-}
-
-/// The images a colour attack repaints: grey levels [N, 1, 28, 28], backgrounds, own colours.
-fn paint_parts(
-    data: &BiasedMnist,
-    idx: &[usize],
-    device: Device,
-) -> Result<(Tensor, Tensor, Vec<[f32; 3]>)> {
-    let n = idx.len();
-    let gray: Vec<f32> = idx
-        .iter()
-        .flat_map(|&i| data.gray_levels(Split::Hard, i))
-        .collect();
-    let bg: Vec<f32> = idx
-        .iter()
-        .flat_map(|&i| data.background(Split::Hard, 0, i))
-        .collect();
-    let own: Vec<[f32; 3]> = idx
-        .iter()
-        .map(|&i| PALETTE[data.color_of(Split::Hard, 0, i)])
-        .collect();
-    Ok((
-        Tensor::from_vec(gray, [n, 1, 28, 28], device)?,
-        Tensor::from_vec(bg, [n, 3, 28, 28], device)?,
-        own,
-    ))
 }
 
 /// Run Task 5 on `models` (label, model) and write the figures into `out`.
@@ -440,12 +376,6 @@ pub fn run(
     })
 }
 
-type Strip = (String, (Tensor, Vec<Vec<f32>>), Vec<Vec<f32>>);
-
-fn plot(r: std::result::Result<(), crate::plots::PlotError>) -> Result<()> {
-    r.map_err(|e| Error::Invalid(e.to_string()))
-}
-
 /// The section's figures.
 fn draw(
     results: &[ModelAttacks],
@@ -554,54 +484,6 @@ fn draw(
         figs.push((p, format!("transfer: accuracy (%) of each model (columns) on the untargeted adversarial examples made on each model (rows); {}", key.join(", "))));
     }
     figs.extend(draw_strips(strips, xs, out)?);
-    Ok(figs)
-}
-
-/// Image strips: original, perturbation × 10 (around grey), adversarial, for the first 4 images.
-fn draw_strips(strips: &[Strip], xs: &Tensor, out: &Path) -> Result<Vec<(PathBuf, String)>> {
-    let mut figs = Vec::new();
-    let clean_imgs: Vec<Vec<f32>> = xs.to_vec()?.chunks(3 * 784).map(|c| c.to_vec()).collect();
-    for (k, (label, (adv, pp), clean)) in strips.iter().enumerate() {
-        let adv_imgs: Vec<Vec<f32>> = adv.to_vec()?.chunks(3 * 784).map(|c| c.to_vec()).collect();
-        let mut tiles = Vec::new();
-        let mut labels = Vec::new();
-        for b in 0..4.min(adv_imgs.len()) {
-            let pert: Vec<f32> = adv_imgs[b]
-                .iter()
-                .zip(&clean_imgs[b])
-                .map(|(a, c)| 0.5 + 10.0 * (a - c))
-                .collect();
-            tiles.extend([clean_imgs[b].clone(), pert, adv_imgs[b].clone()]);
-            let pc = crate::measure::stats::argmax(&clean[b]);
-            let pa = crate::measure::stats::argmax(&pp[b]);
-            labels.push(format!(
-                "{pc} ({:.2}) → {pa} ({:.2})",
-                clean[b][pc], pp[b][pa]
-            ));
-        }
-        let heads = vec![
-            "original".to_string(),
-            "perturbation × 10".into(),
-            "adversarial".into(),
-        ];
-        let p = out.join(format!("strip_{k}.png"));
-        plot(labelled_grid_png(
-            &p,
-            &tiles,
-            28,
-            28,
-            labels.len(),
-            3,
-            4,
-            Some(&labels),
-            Some(&heads),
-            Some(label),
-        ))?;
-        figs.push((
-            p,
-            format!("{label} (prediction and confidence before → after)"),
-        ));
-    }
     Ok(figs)
 }
 
@@ -786,201 +668,6 @@ pub fn section_html(t: &Task5) -> Result<String> {
     )
 }
 
-/// `shortcut attack`: which images, which attack, which ε.
-#[derive(Clone, Debug, Serialize)]
-pub struct AttackSpec {
-    /// `fgsm`, `pgd` or `colour`.
-    pub method: String,
-    pub eps: Vec<f32>,
-    /// Targeted toward this class, or untargeted when `None`.
-    pub target: Option<usize>,
-    /// The images: the first `n` of digit `source` (when set), else the first `n` of the split.
-    pub source: Option<usize>,
-    pub n: usize,
-    #[serde(skip)]
-    pub split: Split,
-}
-
-/// One ε of `shortcut attack`.
-#[derive(Clone, Debug, Serialize)]
-pub struct AttackPoint {
-    pub eps: f32,
-    /// Targeted: p(target) > 0.9; untargeted: misclassified. With its 95 % Wilson interval.
-    pub success: f64,
-    pub success_ci: (f64, f64),
-    /// Mean probability of the target (targeted) or of the true class (untargeted).
-    pub mean_confidence: f64,
-    pub accuracy: f64,
-}
-
-/// What `shortcut attack` writes to `attack.json`.
-#[derive(Clone, Debug, Serialize)]
-pub struct AttackReport {
-    pub checkpoint: String,
-    pub model: String,
-    pub spec: AttackSpec,
-    pub split: &'static str,
-    pub indices: Vec<usize>,
-    /// Images already predicted as the target (targeted attacks) before any attack.
-    pub already_target: usize,
-    pub clean_accuracy: f64,
-    pub points: Vec<AttackPoint>,
-    pub seconds: f64,
-}
-
-/// Run one attack on one model for every ε of the spec and write `attack.json` and figures.
-pub fn attack_checkpoint(
-    model: &dyn Module,
-    model_name: &str,
-    checkpoint: &Path,
-    data: &BiasedMnist,
-    spec: AttackSpec,
-    device: Device,
-    out: &Path,
-) -> Result<AttackReport> {
-    let start = std::time::Instant::now();
-    if spec.eps.is_empty() {
-        return Err(Error::Invalid("--eps needs at least one value".into()));
-    }
-    for &e in &spec.eps {
-        crate::interp::attack::check_eps(e)?;
-    }
-    if !["fgsm", "pgd", "colour"].contains(&spec.method.as_str()) {
-        return Err(Error::Invalid(format!(
-            "unknown attack '{}': expected fgsm, pgd or colour",
-            spec.method
-        )));
-    }
-    if spec.n == 0 {
-        return Err(Error::Invalid("--n / --limit must be at least 1".into()));
-    }
-    for (flag, v) in [("--target", spec.target), ("--source", spec.source)] {
-        if let Some(c) = v.filter(|&c| c > 9) {
-            return Err(Error::Invalid(format!(
-                "{flag} {c}: classes are digits 0–9"
-            )));
-        }
-    }
-    if spec.target.is_some() && spec.target == spec.source {
-        return Err(Error::Invalid(
-            "--source and --target are the same class: a targeted attack needs another".into(),
-        ));
-    }
-    crate::train::run_folder::ensure_writable(out)?;
-    let split = spec.split;
-    let indices: Vec<usize> = match spec.source {
-        Some(d) => {
-            let idx: Vec<usize> = (0..data.len(split))
-                .filter(|&i| data.label(split, i) == d)
-                .take(spec.n)
-                .collect();
-            if idx.len() < spec.n {
-                return Err(Error::Invalid(format!(
-                    "--n {}: the {} split has only {} images of digit {d}",
-                    spec.n,
-                    split.name(),
-                    idx.len()
-                )));
-            }
-            idx
-        }
-        None => {
-            if spec.n > data.len(split) {
-                return Err(Error::Invalid(format!(
-                    "--limit {}: the {} split has {} images",
-                    spec.n,
-                    split.name(),
-                    data.len(split)
-                )));
-            }
-            (0..spec.n).collect()
-        }
-    };
-    let (x, y) = data.batch(split, 0, &indices, Paint::DRAWN, device)?;
-    let (goal, labels) = match spec.target {
-        Some(t) => (Goal::Targeted, vec![t; indices.len()]),
-        None => (Goal::Untargeted, y.clone()),
-    };
-    let clean = probs_chunked(model, &x)?;
-    let clean_accuracy = 1.0 - rate(&successes(&clean, &y, Goal::Untargeted, 0.0));
-    let already_target = match spec.target {
-        Some(t) => clean
-            .iter()
-            .filter(|p| crate::measure::stats::argmax(p) == t)
-            .count(),
-        None => 0,
-    };
-    let mut points = Vec::new();
-    let mut last = None;
-    for &eps in &spec.eps {
-        let adv = match spec.method.as_str() {
-            "fgsm" => chunked(&x, &labels, &|x, l| fgsm(model, x, l, goal, eps))?,
-            "pgd" => chunked(&x, &labels, &|x, l| pgd(model, x, l, goal, Pgd::spec(eps)))?,
-            _ => {
-                // The colour attack has no ε: it runs once, whatever the list says.
-                let parts =
-                    match split {
-                        Split::Hard => paint_parts(data, &indices, device)?,
-                        _ => return Err(Error::Invalid(
-                            "the colour attack repaints hard-split images only: use --split hard"
-                                .into(),
-                        )),
-                    };
-                colour_attack(
-                    model,
-                    &parts.0,
-                    &parts.1,
-                    &parts.2,
-                    &labels,
-                    goal,
-                    ColourAttack::default(),
-                )?
-                .images
-            }
-        };
-        let p = probs_chunked(model, &adv)?;
-        let s = successes(&p, &labels, goal, THRESHOLD);
-        let k = s.iter().filter(|&&v| v).count();
-        points.push(AttackPoint {
-            eps,
-            success: k as f64 / s.len() as f64,
-            success_ci: wilson(k, s.len()),
-            mean_confidence: mean_confidence(&p, &labels),
-            accuracy: 1.0 - rate(&successes(&p, &y, Goal::Untargeted, 0.0)),
-        });
-        last = Some((adv, p));
-        if spec.method == "colour" {
-            break;
-        }
-    }
-    let mut figures = Vec::new();
-    if let Some((adv, p)) = last {
-        let eps = points.last().map(|q| q.eps).unwrap_or(0.0);
-        let what = if spec.method == "colour" {
-            "colour".to_string()
-        } else {
-            format!("{}, ε = {eps}", spec.method)
-        };
-        let strips = vec![(format!("{model_name}: {what}"), (adv, p), clean)];
-        figures = draw_strips(&strips, &x, out)?;
-    }
-    let report = AttackReport {
-        checkpoint: checkpoint.display().to_string(),
-        model: model_name.to_string(),
-        split: split.name(),
-        indices,
-        already_target,
-        clean_accuracy,
-        points,
-        seconds: start.elapsed().as_secs_f64(),
-        spec,
-    };
-    crate::files::write_json(&out.join("attack.json"), &report)?;
-    let page = attack_html(&report, &figures)?;
-    crate::files::write_atomic(&out.join("attack.html"), page.as_bytes())?;
-    Ok(report)
-}
-
 /// Task 5's cost per model in its training steps (2-core CPU, 2026-11-30): (the SPEC's
 /// settings, quick), for ShapeCNN and for LazyCNN.
 const COST_STEPS_SHAPE: (f64, f64) = (4700.0, 150.0);
@@ -1056,72 +743,4 @@ impl Task for AttackTask {
     fn section(&self, r: &StudyResults, _out: &Path) -> Result<String> {
         section_of(r, self.id(), |t: Task5| section_html(&t))
     }
-}
-
-/// `attack.html`, the page of `shortcut attack`: what was attacked and how, the success, its
-/// 95 % interval, the mean probability and the accuracy at each ε, and the image strip.
-pub fn attack_html(r: &AttackReport, figures: &[(PathBuf, String)]) -> Result<String> {
-    #[derive(Serialize)]
-    struct View<'a> {
-        r: &'a AttackReport,
-        /// Which images, in words: `20 hard-split images of digit 7`.
-        images: String,
-        /// The attack in words, and what counts as a success.
-        attack: String,
-        success: String,
-        /// Whose probability the `mean_confidence` column holds.
-        probability_of: String,
-        eps: Vec<String>,
-        figures: Vec<Figure>,
-    }
-    let s = &r.spec;
-    let images = format!(
-        "{} {}-split images{}",
-        r.indices.len(),
-        r.split,
-        s.source
-            .map(|d| format!(" of digit {d}"))
-            .unwrap_or_default()
-    );
-    let attack = match s.method.as_str() {
-        "fgsm" => "FGSM, one step of size ε along the sign of the gradient".to_string(),
-        "pgd" => "PGD, 40 steps of α = ε/10 projected back into the L∞ ball of radius ε".to_string(),
-        _ => format!(
-            "The colour-only attack, the digit repainted in one optimized RGB colour ({} Adam steps of {}), shape and background untouched; it has no ε",
-            ColourAttack::default().steps,
-            ColourAttack::default().lr
-        ),
-    };
-    let (success, probability_of) = match s.target {
-        Some(t) => (
-            format!("targeted toward {t}: success means p({t}) > {THRESHOLD}"),
-            format!("p({t})"),
-        ),
-        None => (
-            "untargeted: success means the prediction is wrong".to_string(),
-            "p(true class)".to_string(),
-        ),
-    };
-    crate::report::render(
-        "attack.html",
-        View {
-            r,
-            images,
-            attack,
-            success,
-            probability_of,
-            eps: r
-                .points
-                .iter()
-                .map(|p| match s.method.as_str() {
-                    "colour" => "—".to_string(),
-                    _ => p.eps.to_string(),
-                })
-                .collect(),
-            figures: figures
-                .iter()
-                .map(|(p, c)| Figure::new(p, c.clone()))
-                .collect(),
-        },
-    )
 }

@@ -24,7 +24,7 @@ use super::{fit_from, EpochRecord, TrainConfig};
 use crate::checkpoint::save_with_metadata;
 use crate::data::{BiasedMnist, Split, COLOR_NAMES};
 use crate::error::{Error, Result};
-use crate::files::{remove_stale_temporaries, write_manifest, MANIFEST};
+use crate::files::{write_manifest, MANIFEST};
 use crate::measure::eval::{conflict_matrix, evaluate, red1_probe, Evaluation, Red1Probe};
 use crate::models::ModelKind;
 use crate::nn::Module;
@@ -136,18 +136,6 @@ fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Invalid(e.to_string())
 }
 
-/// Create `out`, remove temporary files a killed process left there, and make sure a file can
-/// be written — before any long work, so a read-only or missing folder fails at once.
-pub fn ensure_writable(out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out)
-        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
-    remove_stale_temporaries(out);
-    let probe = out.join(format!(".write-test.tmp-{}", std::process::id()));
-    std::fs::write(&probe, b"ok")
-        .and_then(|_| std::fs::remove_file(&probe))
-        .map_err(|e| Error::Invalid(format!("cannot write into {}: {e}", out.display())))
-}
-
 /// Get `out` ready before any training: create it, remove temporaries a killed run left, make
 /// sure a file can be written there, and decide what to do with a run already in it (see
 /// [`FolderMode`]). Returns true when the run is to be resumed.
@@ -238,7 +226,7 @@ fn refusal(out: &Path) -> Option<Error> {
 /// The checks of [`prepare_folder`] that need no run settings, changing nothing: for a
 /// command to make before any slow preparation (ranking channels, loading data).
 pub fn precheck(out: &Path, mode: FolderMode) -> Result<()> {
-    ensure_writable(out)?;
+    crate::files::ensure_writable(out)?;
     if out.join(MANIFEST).exists() && !ours(out, MANIFEST) {
         return Err(Error::Invalid(format!(
             "{} holds a {MANIFEST} that is not a shortcut run's; a run would write over it: choose another --out",

@@ -31,6 +31,7 @@
 //! [`splice`] puts an SAE back into the model (its reconstruction, an edited code, or an
 //! ablation in place of the layer); [`metrics`] computes the SPEC's tables and scores.
 
+pub mod analysis;
 pub mod metrics;
 pub mod splice;
 

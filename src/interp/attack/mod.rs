@@ -17,6 +17,9 @@
 //! toward [0, 1], which the ball around an image in [0, 1] always meets. ε may differ per image
 //! (the bisection needs that): it is a [N, 1, 1, 1] tensor broadcast over the pixels.
 
+pub mod batches;
+pub mod checkpoint;
+
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
 use crate::measure::stats::{argmax, mean};
@@ -24,6 +27,9 @@ use crate::nn::{freeze, Module};
 use crate::optim::{Adam, Optimizer};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
+
+/// SPEC's success threshold of a targeted attack: the target's probability above 0.9.
+pub const THRESHOLD: f32 = 0.9;
 
 /// What the attacker wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
