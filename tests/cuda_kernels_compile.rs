@@ -160,13 +160,17 @@ fn the_size_asserts_can_fail() {
     assert!(nv.compile("probe", ok, "sm_80").is_ok());
 }
 
-/// (module, entry) pairs named by the Rust launchers: a string literal module name followed by
-/// a string literal entry ending in `_f32`.
+/// (module, entry) pairs named by the Rust launchers (`gpu.rs`, `cuda.rs`): a string literal
+/// module name followed by a string literal entry ending in `_f32`.
 fn launched_pairs() -> BTreeSet<(String, String)> {
     let root = env!("CARGO_MANIFEST_DIR");
+    // The launchers for both GPUs (gpu.rs) and CUDA's own variants (cuda.rs).
     let files: Vec<std::path::PathBuf> = std::fs::read_dir(format!("{root}/src/ops"))
         .unwrap()
-        .map(|d| d.unwrap().path().join("cuda.rs"))
+        .flat_map(|d| {
+            let dir = d.unwrap().path();
+            [dir.join("gpu.rs"), dir.join("cuda.rs")]
+        })
         .filter(|p| p.exists())
         .collect();
     let mut pairs = BTreeSet::new();

@@ -136,3 +136,61 @@ fn launch_structs_match_their_wgsl_sizes() {
         );
     }
 }
+
+/// (module, entry) pairs the Rust launchers of `file_name` (`gpu.rs` or `wgpu.rs` in every op
+/// folder) name: a string literal module name followed by a string literal entry ending in
+/// `_f32`.
+fn launched_pairs(file_name: &str) -> Vec<(String, String)> {
+    let ops = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
+    let mut pairs = Vec::new();
+    for d in std::fs::read_dir(ops).unwrap() {
+        let f = d.unwrap().path().join(file_name);
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let literals: Vec<&str> = text.split('"').skip(1).step_by(2).collect();
+        for w in literals.windows(2) {
+            if w[1].ends_with("_f32") && source(w[0]).is_some() {
+                pairs.push((w[0].to_string(), w[1].to_string()));
+            }
+        }
+    }
+    pairs
+}
+
+fn parsed(name: &str) -> naga::Module {
+    naga::front::wgsl::parse_str(&source(name).unwrap()).unwrap()
+}
+
+#[test]
+fn every_entry_point_a_launcher_names_exists_in_its_shader() {
+    let pairs: Vec<_> = [launched_pairs("gpu.rs"), launched_pairs("wgpu.rs")].concat();
+    assert!(pairs.len() >= 30, "found only {} launches", pairs.len());
+    for (module, entry) in pairs {
+        assert!(
+            parsed(&module).entry_points.iter().any(|e| e.name == entry),
+            "a launcher calls {entry} in shaders/{module}.wgsl, which does not declare it"
+        );
+    }
+}
+
+#[test]
+fn the_shared_launchers_shapes_match_their_shaders_workgroups() {
+    // A launcher in gpu.rs runs the same launch on both GPUs: CUDA blocks of 256 threads for a
+    // 1-D launch, or blocks of the group size it names (256 for both group launches). The WGSL
+    // entry point must declare the same workgroup, or WebGPU would cover other elements.
+    assert_eq!(shortcut::ops::reduce::gpu::WG_THREADS, 256);
+    assert_eq!(shortcut::ops::color_jitter::LANES, 256);
+    assert_eq!(shortcut::device::cuda::BLOCK, 256);
+    let pairs = launched_pairs("gpu.rs");
+    assert!(pairs.len() >= 25, "found only {} launches", pairs.len());
+    for (module, entry) in pairs {
+        let m = parsed(&module);
+        let ep = m.entry_points.iter().find(|e| e.name == entry).unwrap();
+        assert_eq!(
+            ep.workgroup_size,
+            [256, 1, 1],
+            "shaders/{module}.wgsl: {entry}'s workgroup differs from the CUDA launch's block"
+        );
+    }
+}

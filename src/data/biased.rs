@@ -35,11 +35,9 @@
 use super::mnist::{Mnist, MnistSplit, PIXELS};
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::ops::colorize::{self, cpu::block, ColorizeArgs, ColorizeInput, DeviceCopy, Source};
+use crate::ops::colorize::{self, cpu::block, ColorizeArgs, ColorizeInput, DeviceCopies, Source};
 use crate::rng::streams;
 use crate::tensor::Tensor;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 /// Digit → dominant colour (RGB in [0, 1]).
 pub const PALETTE: [[f32; 3]; 10] = [
@@ -126,7 +124,7 @@ pub struct BiasedMnist {
     /// Palette, stripe and g/255 tables the colorize kernels read ([`colorize::consts`]).
     consts: Vec<f32>,
     /// Both splits' pixels uploaded to each GPU device used so far (uploaded on first use).
-    uploads: Mutex<HashMap<Device, Arc<DeviceCopy>>>,
+    uploads: DeviceCopies,
 }
 
 impl BiasedMnist {
@@ -143,7 +141,7 @@ impl BiasedMnist {
             bias,
             redraw_per_epoch,
             consts: colorize::consts(&PALETTE, &stripe()),
-            uploads: Mutex::new(HashMap::new()),
+            uploads: DeviceCopies::default(),
         })
     }
 
@@ -225,41 +223,14 @@ impl BiasedMnist {
         count: usize,
         paint: Paint,
     ) -> ColorizeArgs {
-        // dominant ⇔ b0 < bias·2³² ⇔ b0 < ⌈bias·2³²⌉ for an integer b0
-        let t = (self.bias as f64 * 4_294_967_296.0).ceil();
-        let always = t >= 4_294_967_296.0;
-        ColorizeArgs {
-            key: self.key(split, epoch),
-            count: count as u32,
-            hard: (split == Split::Hard) as u32,
-            threshold: if always { 0 } else { t as u32 },
-            always: always as u32,
-            color: paint.color.map_or(u32::MAX, |c| c as u32),
-            noise: paint.noise as u32,
-            _pad: [0; 2],
-        }
-    }
-
-    /// Both splits uploaded to `device` (once; `None` for the CPU).
-    fn device_copy(&self, device: Device) -> Result<Option<Arc<DeviceCopy>>> {
-        if device == Device::Cpu {
-            return Ok(None);
-        }
-        let mut uploads = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = uploads.get(&device) {
-            return Ok(Some(c.clone()));
-        }
-        let copy = DeviceCopy::upload(
-            device,
-            &self.mnist.train.images,
-            &self.mnist.test.images,
-            &self.consts,
-        )?
-        .map(Arc::new);
-        if let Some(c) = &copy {
-            uploads.insert(device, c.clone());
-        }
-        Ok(copy)
+        ColorizeArgs::new(
+            self.key(split, epoch),
+            count,
+            split == Split::Hard,
+            self.bias,
+            paint.color,
+            paint.noise,
+        )
     }
 
     /// A batch of coloured images [B, 3, 28, 28] on `device` and their labels, painted by the
@@ -280,7 +251,12 @@ impl BiasedMnist {
             )));
         }
         let labels: Vec<usize> = indices.iter().map(|&i| self.label(split, i)).collect();
-        let copy = self.device_copy(device)?;
+        let copy = self.uploads.on(
+            device,
+            &self.mnist.train.images,
+            &self.mnist.test.images,
+            &self.consts,
+        )?;
         let input = ColorizeInput {
             gray: &self.source(split).images,
             source: if split == Split::Train {

@@ -2,7 +2,8 @@
 //!
 //! This is the seam the three backends plug into. Everything above `src/ops/` sees only
 //! [`Device`] and [`Storage`]; each op's `mod.rs` matches on the storage variant and calls the
-//! launcher in its `cpu.rs` (or `cuda.rs` / `wgpu.rs`). The rules a
+//! kernel in its `cpu.rs` or its GPU launcher — one in `gpu.rs` for both GPUs, written against
+//! [`backend::Backend`], or `cuda.rs` / `wgpu.rs` for a variant one device has alone. The rules a
 //! backend must follow, so that it slots in without touching anything else:
 //!
 //! * Storage is a contiguous buffer of `numel` elements in row-major order, owned by its device.
@@ -11,6 +12,7 @@
 //!   [`Error`], never as a panic.
 
 pub mod args;
+pub mod backend;
 pub mod cpu;
 pub mod cuda;
 pub mod wgpu;
@@ -24,10 +26,10 @@ pub enum Device {
     /// The host CPU: our own multi-threaded kernels (rayon) in `src/ops/<op>/cpu.rs`.
     Cpu,
     /// An NVIDIA GPU through the CUDA driver: our kernels in `kernels/`, compiled by NVRTC at
-    /// run time and launched from `src/ops/<op>/cuda.rs`. See [`cuda`].
+    /// run time and launched from `src/ops/<op>/gpu.rs` (or `cuda.rs`). See [`cuda`].
     Cuda,
     /// A WebGPU adapter (Vulkan, Metal, DX12): our WGSL shaders in `shaders/`, launched from
-    /// `src/ops/<op>/wgpu.rs`. One adapter per process, chosen by [`wgpu::adapters`].
+    /// `src/ops/<op>/gpu.rs` (or `wgpu.rs`). One adapter per process, chosen by [`wgpu::adapters`].
     Wgpu,
 }
 

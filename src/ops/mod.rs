@@ -2,10 +2,12 @@
 //!
 //! Each `src/ops/<op>/mod.rs` holds the op's public API (methods on [`Tensor`]), its shape
 //! checks, and its backward rule written once in terms of other primitives. Next to it, `cpu.rs`
-//! holds the CPU kernels (plain functions on slices); the CUDA and WebGPU launchers will sit
-//! beside them as `cuda.rs` and `wgpu.rs`, with kernels in `kernels/<op>.cu` and
-//! `shaders/<op>.wgsl`. Entry points are named `<op>_<pass>_f32` everywhere
-//! (`conv2d_fwd_f32`, `conv2d_bwd_input_f32`, …).
+//! holds the CPU kernels (plain functions on slices) and `gpu.rs` the GPU launchers, written
+//! once for CUDA and WebGPU against [`crate::device::backend::Backend`], with kernels in
+//! `kernels/<op>.cu` and `shaders/<op>.wgsl`. Where one device has kernels the other has not
+//! (CUDA's register-tiled GEMM and convolution tiles) or the two take other arguments (the
+//! optimizer steps), the launchers are `cuda.rs` and `wgpu.rs` instead. Entry points are named
+//! `<op>_<pass>_f32` everywhere (`conv2d_fwd_f32`, `conv2d_bwd_input_f32`, …).
 //!
 //! | folder | primitives |
 //! | --- | --- |

@@ -42,10 +42,10 @@
 //! pixels l, l + 256, … in turn, then a tree (strides 128, 64, …, 1) adds the 256 partial sums.
 
 pub mod cpu;
-pub mod cuda;
-pub mod wgpu;
+pub mod gpu;
 
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::rng::{pcg4d, streams, u32_to_unit_f32};
@@ -281,8 +281,8 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::color_jitter_fwd(s.cpu()?, &idx, &args)),
-            Device::Cuda => Storage::Cuda(cuda::color_jitter_fwd(s.cuda()?, &idx, &args)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::color_jitter_fwd(s.wgpu()?, &idx, &args)?),
+            Device::Cuda => Storage::Cuda(gpu::color_jitter_fwd::<Cuda>(s.cuda()?, &idx, &args)?),
+            Device::Wgpu => Storage::Wgpu(gpu::color_jitter_fwd::<Wgpu>(s.wgpu()?, &idx, &args)?),
         };
         Ok(record(
             "color_jitter",

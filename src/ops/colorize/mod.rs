@@ -11,22 +11,23 @@
 //! | file | kernel |
 //! | --- | --- |
 //! | [`cpu`] | `colorize_fwd_f32` on the host (rayon over images, the noise hashed 16 lanes at a time) |
-//! | [`cuda`], `kernels/colorize.cu` | one thread per (image, block of 4 values) |
-//! | [`wgpu`], `shaders/colorize.wgsl` | the same |
+//! | [`gpu`]: `kernels/colorize.cu`, `shaders/colorize.wgsl` | one thread per (image, block of 4 values); one launcher for both GPUs |
 //!
-//! The GPU kernels read the MNIST pixels of both splits from a [`DeviceCopy`] uploaded once;
-//! the host keeps only the per-batch indices and labels to send.
+//! The GPU kernels read the MNIST pixels of both splits from a [`DeviceCopy`] uploaded once
+//! per device ([`DeviceCopies`]); the host keeps only the per-batch indices and labels to send.
+//! [`ColorizeArgs::new`] fills the kernels' parameter struct from the recipe's settings.
 
 pub mod cpu;
-pub mod cuda;
-pub mod wgpu;
+pub mod gpu;
 
-use crate::device::cuda::CudaBuffer;
-use crate::device::wgpu::GpuBuffer;
+use crate::device::backend::Backend;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Pixels of one 28×28 plane.
 pub const PIXELS: usize = 784;
@@ -57,6 +58,34 @@ pub struct ColorizeArgs {
     pub _pad: [u32; 2],
 }
 
+impl ColorizeArgs {
+    /// The kernel's parameters for a batch of `count` images drawn with `key`: of the hard
+    /// split (never the dominant colour) or not, the dominant colour with probability `bias`,
+    /// every image in palette colour `color` when given, with or without the noise and stripe.
+    pub fn new(
+        key: [u32; 4],
+        count: usize,
+        hard: bool,
+        bias: f32,
+        color: Option<usize>,
+        noise: bool,
+    ) -> ColorizeArgs {
+        // dominant ⇔ b0 < bias·2³² ⇔ b0 < ⌈bias·2³²⌉ for an integer b0
+        let t = (bias as f64 * 4_294_967_296.0).ceil();
+        let always = t >= 4_294_967_296.0;
+        ColorizeArgs {
+            key,
+            count: count as u32,
+            hard: hard as u32,
+            threshold: if always { 0 } else { t as u32 },
+            always: always as u32,
+            color: color.map_or(u32::MAX, |c| c as u32),
+            noise: noise as u32,
+            _pad: [0; 2],
+        }
+    }
+}
+
 /// Which MNIST split the grey digits come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -79,22 +108,48 @@ pub struct ColorizeInput<'a> {
 }
 
 /// Both MNIST splits' pixels and the constants table, uploaded to one GPU once.
+pub struct GpuCopy<B: Backend> {
+    train: B::Buffer,
+    test: B::Buffer,
+    consts: B::Buffer,
+}
+
+impl<B: Backend> GpuCopy<B> {
+    /// Upload the train and test pixels (bytes, packed 4 to a word) and the constants.
+    fn upload(train: &[u8], test: &[u8], consts: &[f32]) -> Result<GpuCopy<B>> {
+        let g = B::get()?;
+        Ok(GpuCopy {
+            train: g.upload(&pad_to_words(train))?,
+            test: g.upload(&pad_to_words(test))?,
+            consts: g.upload(consts)?,
+        })
+    }
+
+    /// Paint the batch from the uploaded split `source`.
+    fn paint(
+        &self,
+        source: Source,
+        indices: &[usize],
+        labels: &[usize],
+        args: &ColorizeArgs,
+    ) -> Result<B::Buffer> {
+        let gray = match source {
+            Source::Train => &self.train,
+            Source::Test => &self.test,
+        };
+        gpu::colorize_fwd::<B>(gray, &self.consts, indices, labels, args)
+    }
+}
+
+/// The uploaded data on whichever GPU it lives.
 pub enum DeviceCopy {
-    Cuda {
-        train: CudaBuffer,
-        test: CudaBuffer,
-        consts: CudaBuffer,
-    },
-    Wgpu {
-        train: GpuBuffer,
-        test: GpuBuffer,
-        consts: GpuBuffer,
-    },
+    Cuda(GpuCopy<Cuda>),
+    Wgpu(GpuCopy<Wgpu>),
 }
 
 impl DeviceCopy {
-    /// Upload the train and test pixels (bytes, packed 4 to a word) and the constants to
-    /// `device`. `None` for the CPU, which reads the host's copy.
+    /// Upload the train and test pixels and the constants to `device`. `None` for the CPU,
+    /// which reads the host's copy.
     pub fn upload(
         device: Device,
         train: &[u8],
@@ -103,23 +158,41 @@ impl DeviceCopy {
     ) -> Result<Option<DeviceCopy>> {
         Ok(match device {
             Device::Cpu => None,
-            Device::Cuda => {
-                let g = crate::device::cuda::gpu()?;
-                Some(DeviceCopy::Cuda {
-                    train: g.upload(&pad_to_words(train))?,
-                    test: g.upload(&pad_to_words(test))?,
-                    consts: g.upload(consts)?,
-                })
-            }
-            Device::Wgpu => {
-                let g = crate::device::wgpu::gpu()?;
-                Some(DeviceCopy::Wgpu {
-                    train: g.upload(&pad_to_words(train))?,
-                    test: g.upload(&pad_to_words(test))?,
-                    consts: g.upload(consts)?,
-                })
-            }
+            Device::Cuda => Some(DeviceCopy::Cuda(GpuCopy::upload(train, test, consts)?)),
+            Device::Wgpu => Some(DeviceCopy::Wgpu(GpuCopy::upload(train, test, consts)?)),
         })
+    }
+}
+
+/// The data's copies on each GPU used so far, uploaded on first use and kept for the process:
+/// after that, a batch sends only its indices and labels.
+#[derive(Default)]
+pub struct DeviceCopies {
+    copies: Mutex<HashMap<Device, Arc<DeviceCopy>>>,
+}
+
+impl DeviceCopies {
+    /// The copy on `device` (`None` for the CPU), uploading `train`, `test` and `consts` the
+    /// first time a device asks.
+    pub fn on(
+        &self,
+        device: Device,
+        train: &[u8],
+        test: &[u8],
+        consts: &[f32],
+    ) -> Result<Option<Arc<DeviceCopy>>> {
+        if device == Device::Cpu {
+            return Ok(None);
+        }
+        let mut copies = self.copies.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = copies.get(&device) {
+            return Ok(Some(c.clone()));
+        }
+        let copy = DeviceCopy::upload(device, train, test, consts)?.map(Arc::new);
+        if let Some(c) = &copy {
+            copies.insert(device, c.clone());
+        }
+        Ok(copy)
     }
 }
 
@@ -172,35 +245,11 @@ pub fn colorize(
     let shape = Shape::new([indices.len(), 3, 28, 28]);
     let storage = match (device, input.device_copy) {
         (Device::Cpu, _) => Storage::from_cpu(cpu::colorize_fwd(input, indices, labels, args)),
-        (
-            Device::Cuda,
-            Some(DeviceCopy::Cuda {
-                train,
-                test,
-                consts,
-            }),
-        ) => {
-            let gray = if input.source == Source::Train {
-                train
-            } else {
-                test
-            };
-            Storage::Cuda(cuda::colorize_fwd(gray, consts, indices, labels, args)?)
+        (Device::Cuda, Some(DeviceCopy::Cuda(c))) => {
+            Storage::Cuda(c.paint(input.source, indices, labels, args)?)
         }
-        (
-            Device::Wgpu,
-            Some(DeviceCopy::Wgpu {
-                train,
-                test,
-                consts,
-            }),
-        ) => {
-            let gray = if input.source == Source::Train {
-                train
-            } else {
-                test
-            };
-            Storage::Wgpu(wgpu::colorize_fwd(gray, consts, indices, labels, args)?)
+        (Device::Wgpu, Some(DeviceCopy::Wgpu(c))) => {
+            Storage::Wgpu(c.paint(input.source, indices, labels, args)?)
         }
         (d, _) => {
             return Err(Error::Invalid(format!(

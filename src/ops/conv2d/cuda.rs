@@ -19,7 +19,7 @@
 //!   `conv2d_bwd_weight_reduce_f32` adds the partials in split order (1-D over the dW
 //!   elements); with one split the GEMM writes dW directly.
 //!   Direct: [`conv2d_bwd_weight_direct`] (`conv2d_bwd_weight_direct_f32`).
-//! * Bias gradient ([`conv2d_bwd_bias`]): two `sum_axis` reductions (pixels, then batch).
+//! * Bias gradient: shared with WebGPU (`gpu_bias` in `conv2d/mod.rs`, two `sum_axis` reductions).
 //!
 //! Every result is summed in a fixed order (no atomics): deterministic run to run.
 
@@ -27,7 +27,6 @@ use super::Conv2dArgs;
 use super::ConvLaunch;
 use crate::device::cuda::{gpu, CudaBuffer};
 use crate::error::{Error, Result};
-use crate::ops::reduce::cuda::sum_axis;
 
 /// Threads per block of the tiled kernels.
 const THREADS: u32 = 256;
@@ -293,10 +292,4 @@ pub fn conv2d_bwd_weight_direct(
         elems,
     )?;
     Ok(dw)
-}
-
-/// ∂L/∂b[o] = Σ_{n, pixel} g[n, o, pixel].
-pub fn conv2d_bwd_bias(grad: &CudaBuffer, n: usize, o: usize, pixels: usize) -> Result<CudaBuffer> {
-    let per_image = sum_axis(grad, n * o, pixels, 1)?;
-    sum_axis(&per_image, 1, n, o)
 }

@@ -29,9 +29,10 @@ pub mod wgpu;
 pub mod winograd;
 
 use super::pool::{max_pool2d_bwd, PoolArgs, PoolParams};
-use super::relu::{cuda as relu_cuda, relu_bwd, wgpu as relu_wgpu};
+use super::relu::{gpu::relu_fwd as gpu_relu, relu_bwd};
 use super::same_device;
 use crate::autograd::record;
+use crate::device::backend::{Backend, Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -405,7 +406,7 @@ fn conv2d_storage(inputs: &[&Tensor], args: &Conv2dArgs, relu: bool) -> Result<S
                 None => None,
             };
             let y = cuda::conv2d_fwd(sx.cuda()?, sw.cuda()?, b, args)?;
-            Storage::Cuda(if relu { relu_cuda::relu_fwd(&y)? } else { y })
+            Storage::Cuda(if relu { gpu_relu::<Cuda>(&y)? } else { y })
         }
         Device::Wgpu => {
             let b = match &sb {
@@ -413,7 +414,7 @@ fn conv2d_storage(inputs: &[&Tensor], args: &Conv2dArgs, relu: bool) -> Result<S
                 None => None,
             };
             let y = wgpu::conv2d_fwd(sx.wgpu()?, sw.wgpu()?, b, args)?;
-            Storage::Wgpu(if relu { relu_wgpu::relu_fwd(&y)? } else { y })
+            Storage::Wgpu(if relu { gpu_relu::<Wgpu>(&y)? } else { y })
         }
     })
 }
@@ -521,8 +522,8 @@ pub fn conv2d_bwd_bias(g: &Tensor) -> Result<Tensor> {
     let sg = g.storage();
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::conv2d_bwd_bias(sg.cpu()?, n, o, oh * ow)),
-        Device::Cuda => Storage::Cuda(cuda::conv2d_bwd_bias(sg.cuda()?, n, o, oh * ow)?),
-        Device::Wgpu => Storage::Wgpu(wgpu::conv2d_bwd_bias(sg.wgpu()?, n, o, oh * ow)?),
+        Device::Cuda => Storage::Cuda(gpu_bias::<Cuda>(sg.cuda()?, n, o, oh * ow)?),
+        Device::Wgpu => Storage::Wgpu(gpu_bias::<Wgpu>(sg.wgpu()?, n, o, oh * ow)?),
     };
     Ok(Tensor::from_storage(storage, Shape::new([o])))
 }
@@ -539,4 +540,12 @@ pub struct ConvLaunch {
     pub splits: u32,
     /// Threads of the 1-D kernels.
     pub count: u32,
+}
+
+/// The bias gradient on a GPU, the same on both: ∂L/∂b[o] = Σ_{n, pixel} g[n, o, pixel] as two
+/// `sum_axis` reductions (over the pixels of each plane, then over the batch) — the order the
+/// CPU kernel adds in.
+fn gpu_bias<B: Backend>(g: &B::Buffer, n: usize, o: usize, pixels: usize) -> Result<B::Buffer> {
+    let per_image = super::reduce::gpu::sum_axis::<B>(g, n * o, pixels, 1)?;
+    super::reduce::gpu::sum_axis::<B>(&per_image, 1, n, o)
 }

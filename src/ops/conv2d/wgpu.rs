@@ -3,13 +3,12 @@
 //! Forward: implicit GEMM, 64×64 tiles of Y[o, p]. Input gradient: one thread per dx element.
 //! Weight gradient: implicit GEMM over positions, split into `splits` chunks along the positions
 //! so that enough workgroups run, each writing its partial dW; a second kernel adds the partials
-//! in split order. Bias gradient: two `sum_axis` reductions (over pixels, then over the batch).
+//! in split order. The bias gradient is shared with CUDA (`gpu_bias` in `conv2d/mod.rs`).
 
 use super::Conv2dArgs;
 use super::ConvLaunch;
 use crate::device::wgpu::{gpu, GpuBuffer, MAX_GROUPS};
 use crate::error::{Error, Result};
-use crate::ops::reduce::wgpu::sum_axis;
 
 const TILE: usize = 64;
 
@@ -118,10 +117,4 @@ pub fn conv2d_bwd_weight(grad: &GpuBuffer, x: &GpuBuffer, a: &Conv2dArgs) -> Res
         elems,
     )?;
     Ok(dw)
-}
-
-/// ∂L/∂b[o] = Σ_{n, pixel} g[n, o, pixel].
-pub fn conv2d_bwd_bias(grad: &GpuBuffer, n: usize, o: usize, pixels: usize) -> Result<GpuBuffer> {
-    let per_image = sum_axis(grad, n * o, pixels, 1)?;
-    sum_axis(&per_image, 1, n, o)
 }

@@ -10,11 +10,11 @@
 //! Targets are class indices held as f32 in a tensor on the logits' device.
 
 pub mod cpu;
-pub mod cuda;
-pub mod wgpu;
+pub mod gpu;
 
 use super::same_device;
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -63,8 +63,18 @@ impl Tensor {
         let (sx, st) = (self.storage(), targets.storage());
         let loss = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::cross_entropy_fwd(sx.cpu()?, st.cpu()?, n, c)),
-            Device::Cuda => Storage::Cuda(cuda::cross_entropy_fwd(sx.cuda()?, st.cuda()?, n, c)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::cross_entropy_fwd(sx.wgpu()?, st.wgpu()?, n, c)?),
+            Device::Cuda => Storage::Cuda(gpu::cross_entropy_fwd::<Cuda>(
+                sx.cuda()?,
+                st.cuda()?,
+                n,
+                c,
+            )?),
+            Device::Wgpu => Storage::Wgpu(gpu::cross_entropy_fwd::<Wgpu>(
+                sx.wgpu()?,
+                st.wgpu()?,
+                n,
+                c,
+            )?),
         };
         let targets = targets.detach();
         Ok(record(
@@ -90,14 +100,14 @@ pub fn cross_entropy_bwd(logits: &Tensor, targets: &Tensor, g: &Tensor) -> Resul
             n,
             c,
         )),
-        Device::Cuda => Storage::Cuda(cuda::cross_entropy_bwd(
+        Device::Cuda => Storage::Cuda(gpu::cross_entropy_bwd::<Cuda>(
             sx.cuda()?,
             st.cuda()?,
             sg.cuda()?,
             n,
             c,
         )?),
-        Device::Wgpu => Storage::Wgpu(wgpu::cross_entropy_bwd(
+        Device::Wgpu => Storage::Wgpu(gpu::cross_entropy_bwd::<Wgpu>(
             sx.wgpu()?,
             st.wgpu()?,
             sg.wgpu()?,

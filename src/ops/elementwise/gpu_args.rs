@@ -1,5 +1,5 @@
 //! The parameter structs of the element-wise GPU kernels, built once for both GPU backends:
-//! `cuda.rs` and `wgpu.rs` launch the same entry points (`binary_fwd_f32`, `unary_fwd_f32`,
+//! `gpu.rs` launches the same entry points (`binary_fwd_f32`, `unary_fwd_f32`,
 //! `sum_to_fwd_f32`, `broadcast_to_fwd_f32`) with exactly these arguments. The op codes are the
 //! ones `kernels/elementwise.cu` and `shaders/elementwise.wgsl` switch on.
 

@@ -18,12 +18,12 @@
 //! Comparisons (`gt`, `lt`, …) return 0/1 masks and are not differentiable.
 
 pub mod cpu;
-pub mod cuda;
+pub mod gpu;
 mod gpu_args;
-pub mod wgpu;
 
 use super::same_device;
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -151,7 +151,7 @@ fn binary_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Shape) -> Result<St
             b.dims(),
             out.dims(),
         ))),
-        Device::Cuda => Ok(Storage::Cuda(cuda::binary(
+        Device::Cuda => Ok(Storage::Cuda(gpu::binary::<Cuda>(
             op,
             sa.cuda()?,
             a.dims(),
@@ -159,7 +159,7 @@ fn binary_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Shape) -> Result<St
             b.dims(),
             out.dims(),
         )?)),
-        Device::Wgpu => Ok(Storage::Wgpu(wgpu::binary(
+        Device::Wgpu => Ok(Storage::Wgpu(gpu::binary::<Wgpu>(
             op,
             sa.wgpu()?,
             a.dims(),
@@ -174,8 +174,8 @@ fn unary_kernel(op: UnaryOp, x: &Tensor) -> Result<Storage> {
     let s = x.storage();
     match x.device() {
         Device::Cpu => Ok(Storage::from_cpu(cpu::unary(op, s.cpu()?))),
-        Device::Cuda => Ok(Storage::Cuda(cuda::unary(op, s.cuda()?)?)),
-        Device::Wgpu => Ok(Storage::Wgpu(wgpu::unary(op, s.wgpu()?)?)),
+        Device::Cuda => Ok(Storage::Cuda(gpu::unary::<Cuda>(op, s.cuda()?)?)),
+        Device::Wgpu => Ok(Storage::Wgpu(gpu::unary::<Wgpu>(op, s.wgpu()?)?)),
     }
 }
 
@@ -399,8 +399,12 @@ impl Tensor {
         let s = self.storage();
         let storage = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::sum_to(s.cpu()?, self.dims(), shape.dims())),
-            Device::Cuda => Storage::Cuda(cuda::sum_to(s.cuda()?, self.dims(), shape.dims())?),
-            Device::Wgpu => Storage::Wgpu(wgpu::sum_to(s.wgpu()?, self.dims(), shape.dims())?),
+            Device::Cuda => {
+                Storage::Cuda(gpu::sum_to::<Cuda>(s.cuda()?, self.dims(), shape.dims())?)
+            }
+            Device::Wgpu => {
+                Storage::Wgpu(gpu::sum_to::<Wgpu>(s.wgpu()?, self.dims(), shape.dims())?)
+            }
         };
         let src_shape = self.shape().clone();
         Ok(record(
@@ -429,12 +433,16 @@ impl Tensor {
             Device::Cpu => {
                 Storage::from_cpu(cpu::broadcast_to(s.cpu()?, self.dims(), shape.dims()))
             }
-            Device::Cuda => {
-                Storage::Cuda(cuda::broadcast_to(s.cuda()?, self.dims(), shape.dims())?)
-            }
-            Device::Wgpu => {
-                Storage::Wgpu(wgpu::broadcast_to(s.wgpu()?, self.dims(), shape.dims())?)
-            }
+            Device::Cuda => Storage::Cuda(gpu::broadcast_to::<Cuda>(
+                s.cuda()?,
+                self.dims(),
+                shape.dims(),
+            )?),
+            Device::Wgpu => Storage::Wgpu(gpu::broadcast_to::<Wgpu>(
+                s.wgpu()?,
+                self.dims(),
+                shape.dims(),
+            )?),
         };
         let src_shape = self.shape().clone();
         Ok(record(

@@ -1,5 +1,5 @@
-//! Host-side preparation of the layout kernels' launches, shared by the CUDA and WebGPU
-//! launchers (`cuda.rs`, `wgpu.rs`): the parameter structs, the 32-bit range checks both
+//! Host-side preparation of the layout kernels' launches (`gpu.rs`, for both GPUs): the
+//! parameter structs, the 32-bit range checks both
 //! kernel sets rely on (they index with `u32`), and the CSR inverse of an index list that
 //! `index_select_bwd_f32` gathers through.
 

@@ -10,12 +10,12 @@
 //! * cat copies tensors one after another along an axis; backward slices g.
 
 pub mod cpu;
-pub mod cuda;
+pub mod gpu;
 mod gpu_args;
-pub mod wgpu;
 
 use super::{normalize_axis, same_device};
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -79,8 +79,8 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::permute(s.cpu()?, self.dims(), perm)),
-            Device::Cuda => Storage::Cuda(cuda::permute(s.cuda()?, self.dims(), perm)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::permute(s.wgpu()?, self.dims(), perm)?),
+            Device::Cuda => Storage::Cuda(gpu::permute::<Cuda>(s.cuda()?, self.dims(), perm)?),
+            Device::Wgpu => Storage::Wgpu(gpu::permute::<Wgpu>(s.wgpu()?, self.dims(), perm)?),
         };
         let mut inv = vec![0; r];
         for (i, &p) in perm.iter().enumerate() {
@@ -110,8 +110,8 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::index_select(s.cpu()?, row, indices)),
-            Device::Cuda => Storage::Cuda(cuda::index_select(s.cuda()?, row, indices)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::index_select(s.wgpu()?, row, indices)?),
+            Device::Cuda => Storage::Cuda(gpu::index_select::<Cuda>(s.cuda()?, row, indices)?),
+            Device::Wgpu => Storage::Wgpu(gpu::index_select::<Wgpu>(s.wgpu()?, row, indices)?),
         };
         let mut dims = self.dims().to_vec();
         dims[0] = indices.len();
@@ -131,13 +131,13 @@ impl Tensor {
                         &idx,
                         in_shape.dim(0),
                     )),
-                    Device::Cuda => Storage::Cuda(cuda::index_select_bwd(
+                    Device::Cuda => Storage::Cuda(gpu::index_select_bwd::<Cuda>(
                         sg.cuda()?,
                         row,
                         &idx,
                         in_shape.dim(0),
                     )?),
-                    Device::Wgpu => Storage::Wgpu(wgpu::index_select_bwd(
+                    Device::Wgpu => Storage::Wgpu(gpu::index_select_bwd::<Wgpu>(
                         sg.wgpu()?,
                         row,
                         &idx,
@@ -162,8 +162,12 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::slice(s.cpu()?, outer, n, inner, start, len)),
-            Device::Cuda => Storage::Cuda(cuda::slice(s.cuda()?, outer, n, inner, start, len)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::slice(s.wgpu()?, outer, n, inner, start, len)?),
+            Device::Cuda => {
+                Storage::Cuda(gpu::slice::<Cuda>(s.cuda()?, outer, n, inner, start, len)?)
+            }
+            Device::Wgpu => {
+                Storage::Wgpu(gpu::slice::<Wgpu>(s.wgpu()?, outer, n, inner, start, len)?)
+            }
         };
         let mut dims = self.dims().to_vec();
         dims[ax] = len;
@@ -179,12 +183,22 @@ impl Tensor {
                     Device::Cpu => {
                         Storage::from_cpu(cpu::slice_bwd(sg.cpu()?, outer, n, inner, start, len))
                     }
-                    Device::Cuda => {
-                        Storage::Cuda(cuda::slice_bwd(sg.cuda()?, outer, n, inner, start, len)?)
-                    }
-                    Device::Wgpu => {
-                        Storage::Wgpu(wgpu::slice_bwd(sg.wgpu()?, outer, n, inner, start, len)?)
-                    }
+                    Device::Cuda => Storage::Cuda(gpu::slice_bwd::<Cuda>(
+                        sg.cuda()?,
+                        outer,
+                        n,
+                        inner,
+                        start,
+                        len,
+                    )?),
+                    Device::Wgpu => Storage::Wgpu(gpu::slice_bwd::<Wgpu>(
+                        sg.wgpu()?,
+                        outer,
+                        n,
+                        inner,
+                        start,
+                        len,
+                    )?),
                 };
                 Ok(vec![Some(Tensor::from_storage(dx, in_shape.clone()))])
             },
@@ -230,11 +244,11 @@ impl Tensor {
             }
             Device::Cuda => {
                 let parts: Vec<_> = storages.iter().map(|s| s.cuda()).collect::<Result<_>>()?;
-                Storage::Cuda(cuda::cat(&parts, &sizes, outer, total, inner)?)
+                Storage::Cuda(gpu::cat::<Cuda>(&parts, &sizes, outer, total, inner)?)
             }
             Device::Wgpu => {
                 let parts: Vec<_> = storages.iter().map(|s| s.wgpu()).collect::<Result<_>>()?;
-                Storage::Wgpu(wgpu::cat(&parts, &sizes, outer, total, inner)?)
+                Storage::Wgpu(gpu::cat::<Wgpu>(&parts, &sizes, outer, total, inner)?)
             }
         };
         Ok(record("cat", &refs, out, out_shape, move |_, g| {

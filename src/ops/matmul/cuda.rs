@@ -20,25 +20,6 @@ const THREADS: u32 = 256;
 /// multiprocessor of an H100); below that the 64×64 kernel's four times as many blocks win.
 pub const BIG_TILE_MIN_BLOCKS: usize = 256;
 
-/// The kernels' parameters; every matrix must fit the kernels' 32-bit element indices.
-fn args(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> Result<MatmulArgs> {
-    let limit = u32::MAX as usize;
-    let fits = |rows: usize, cols: usize| rows.checked_mul(cols).is_some_and(|e| e <= limit);
-    if !(fits(m, k) && fits(k, n) && fits(m, n)) {
-        return Err(Error::Invalid(format!(
-            "matmul: a {m}×{k} by {k}×{n} product exceeds the CUDA kernels' 32-bit indexing"
-        )));
-    }
-    Ok(MatmulArgs {
-        m: m as u32,
-        n: n as u32,
-        k: k as u32,
-        trans_a: trans_a as u32,
-        trans_b: trans_b as u32,
-        _pad: [0; 3],
-    })
-}
-
 /// C[m×n] = op(A)·op(B), tiled.
 pub fn matmul(
     a: &CudaBuffer,
@@ -50,7 +31,7 @@ pub fn matmul(
     trans_b: bool,
 ) -> Result<CudaBuffer> {
     let g = gpu()?;
-    let args = args(m, n, k, trans_a, trans_b)?;
+    let args = MatmulArgs::new(m, n, k, trans_a, trans_b)?;
     if m * n == 0 {
         return g.alloc(0);
     }
@@ -93,7 +74,7 @@ pub fn matmul_naive(
     trans_b: bool,
 ) -> Result<CudaBuffer> {
     let g = gpu()?;
-    let args = args(m, n, k, trans_a, trans_b)?;
+    let args = MatmulArgs::new(m, n, k, trans_a, trans_b)?;
     if m * n == 0 {
         return g.alloc(0);
     }

@@ -138,3 +138,25 @@ pub struct MatmulArgs {
     pub trans_b: u32,
     pub _pad: [u32; 3],
 }
+
+impl MatmulArgs {
+    /// The GPU kernels' parameters for C[m×n] = op(A)·op(B); an error unless every matrix fits
+    /// the kernels' 32-bit element indices.
+    pub fn new(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> Result<MatmulArgs> {
+        let limit = u32::MAX as usize;
+        let fits = |rows: usize, cols: usize| rows.checked_mul(cols).is_some_and(|e| e <= limit);
+        if !(fits(m, k) && fits(k, n) && fits(m, n)) {
+            return Err(Error::Invalid(format!(
+                "matmul: a {m}×{k} by {k}×{n} product exceeds the GPU kernels' 32-bit indexing"
+            )));
+        }
+        Ok(MatmulArgs {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            trans_a: trans_a as u32,
+            trans_b: trans_b as u32,
+            _pad: [0; 3],
+        })
+    }
+}

@@ -31,14 +31,7 @@ pub fn matmul(
             "matmul: a {m}×{n} output exceeds the wgpu grid"
         )));
     }
-    let args = MatmulArgs {
-        m: m as u32,
-        n: n as u32,
-        k: k as u32,
-        trans_a: trans_a as u32,
-        trans_b: trans_b as u32,
-        _pad: [0; 3],
-    };
+    let args = MatmulArgs::new(m, n, k, trans_a, trans_b)?;
     g.launch(
         "matmul",
         "matmul_fwd_f32",

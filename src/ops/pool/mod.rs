@@ -15,10 +15,10 @@
 //! of fewer than 2²⁴ pixels, which is checked).
 
 pub mod cpu;
-pub mod cuda;
-pub mod wgpu;
+pub mod gpu;
 
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -123,11 +123,11 @@ impl Tensor {
                 (Storage::from_cpu(y), Storage::from_cpu(idx))
             }
             Device::Cuda => {
-                let (y, idx) = cuda::max_pool2d_fwd(s.cuda()?, &args)?;
+                let (y, idx) = gpu::max_pool2d_fwd::<Cuda>(s.cuda()?, &args)?;
                 (Storage::Cuda(y), Storage::Cuda(idx))
             }
             Device::Wgpu => {
-                let (y, idx) = wgpu::max_pool2d_fwd(s.wgpu()?, &args)?;
+                let (y, idx) = gpu::max_pool2d_fwd::<Wgpu>(s.wgpu()?, &args)?;
                 (Storage::Wgpu(y), Storage::Wgpu(idx))
             }
         };
@@ -144,8 +144,8 @@ impl Tensor {
         let s = self.storage();
         let y = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::avg_pool2d_fwd(s.cpu()?, &args)),
-            Device::Cuda => Storage::Cuda(cuda::avg_pool2d_fwd(s.cuda()?, &args)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::avg_pool2d_fwd(s.wgpu()?, &args)?),
+            Device::Cuda => Storage::Cuda(gpu::avg_pool2d_fwd::<Cuda>(s.cuda()?, &args)?),
+            Device::Wgpu => Storage::Wgpu(gpu::avg_pool2d_fwd::<Wgpu>(s.wgpu()?, &args)?),
         };
         let in_shape = self.shape().clone();
         Ok(record("avg_pool2d", &[self], y, out_shape, move |_, g| {
@@ -180,8 +180,8 @@ impl Tensor {
         let s = self.storage();
         let y = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::adaptive_avg_pool2d_fwd(s.cpu()?, &args)),
-            Device::Cuda => Storage::Cuda(cuda::adaptive_avg_pool2d_fwd(s.cuda()?, &args)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::adaptive_avg_pool2d_fwd(s.wgpu()?, &args)?),
+            Device::Cuda => Storage::Cuda(gpu::adaptive_avg_pool2d_fwd::<Cuda>(s.cuda()?, &args)?),
+            Device::Wgpu => Storage::Wgpu(gpu::adaptive_avg_pool2d_fwd::<Wgpu>(s.wgpu()?, &args)?),
         };
         let in_shape = self.shape().clone();
         Ok(record(
@@ -204,8 +204,8 @@ pub fn max_pool2d_bwd(
     let (sg, si) = (g.storage(), idx.storage());
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::max_pool2d_bwd(sg.cpu()?, si.cpu()?, args)),
-        Device::Cuda => Storage::Cuda(cuda::max_pool2d_bwd(sg.cuda()?, si.cuda()?, args)?),
-        Device::Wgpu => Storage::Wgpu(wgpu::max_pool2d_bwd(sg.wgpu()?, si.wgpu()?, args)?),
+        Device::Cuda => Storage::Cuda(gpu::max_pool2d_bwd::<Cuda>(sg.cuda()?, si.cuda()?, args)?),
+        Device::Wgpu => Storage::Wgpu(gpu::max_pool2d_bwd::<Wgpu>(sg.wgpu()?, si.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }
@@ -215,8 +215,8 @@ pub fn avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) -> Result<T
     let sg = g.storage();
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::avg_pool2d_bwd(sg.cpu()?, args)),
-        Device::Cuda => Storage::Cuda(cuda::avg_pool2d_bwd(sg.cuda()?, args)?),
-        Device::Wgpu => Storage::Wgpu(wgpu::avg_pool2d_bwd(sg.wgpu()?, args)?),
+        Device::Cuda => Storage::Cuda(gpu::avg_pool2d_bwd::<Cuda>(sg.cuda()?, args)?),
+        Device::Wgpu => Storage::Wgpu(gpu::avg_pool2d_bwd::<Wgpu>(sg.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }
@@ -226,8 +226,8 @@ pub fn adaptive_avg_pool2d_bwd(g: &Tensor, in_shape: &Shape, args: &PoolArgs) ->
     let sg = g.storage();
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::adaptive_avg_pool2d_bwd(sg.cpu()?, args)),
-        Device::Cuda => Storage::Cuda(cuda::adaptive_avg_pool2d_bwd(sg.cuda()?, args)?),
-        Device::Wgpu => Storage::Wgpu(wgpu::adaptive_avg_pool2d_bwd(sg.wgpu()?, args)?),
+        Device::Cuda => Storage::Cuda(gpu::adaptive_avg_pool2d_bwd::<Cuda>(sg.cuda()?, args)?),
+        Device::Wgpu => Storage::Wgpu(gpu::adaptive_avg_pool2d_bwd::<Wgpu>(sg.wgpu()?, args)?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }

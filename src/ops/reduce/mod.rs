@@ -8,11 +8,11 @@
 //! axis), as PyTorch does for `max(dim)`.
 
 pub mod cpu;
-pub mod cuda;
-pub mod wgpu;
+pub mod gpu;
 
 use super::normalize_axis;
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -36,8 +36,8 @@ impl Tensor {
         let s = self.storage();
         let out = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::sum_axis(s.cpu()?, outer, n, inner)),
-            Device::Cuda => Storage::Cuda(cuda::sum_axis(s.cuda()?, outer, n, inner)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::sum_axis(s.wgpu()?, outer, n, inner)?),
+            Device::Cuda => Storage::Cuda(gpu::sum_axis::<Cuda>(s.cuda()?, outer, n, inner)?),
+            Device::Wgpu => Storage::Wgpu(gpu::sum_axis::<Wgpu>(s.wgpu()?, outer, n, inner)?),
         };
         let in_shape = self.shape().clone();
         let keep = reduced_shape(&in_shape, ax, true);
@@ -91,11 +91,11 @@ impl Tensor {
                 (Storage::from_cpu(v), Storage::from_cpu(i))
             }
             Device::Cuda => {
-                let (v, i) = cuda::max_axis(s.cuda()?, outer, n, inner)?;
+                let (v, i) = gpu::max_axis::<Cuda>(s.cuda()?, outer, n, inner)?;
                 (Storage::Cuda(v), Storage::Cuda(i))
             }
             Device::Wgpu => {
-                let (v, i) = wgpu::max_axis(s.wgpu()?, outer, n, inner)?;
+                let (v, i) = gpu::max_axis::<Wgpu>(s.wgpu()?, outer, n, inner)?;
                 (Storage::Wgpu(v), Storage::Wgpu(i))
             }
         };
@@ -130,8 +130,8 @@ impl Tensor {
         let s = self.storage();
         let idx = match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::max_axis(s.cpu()?, outer, n, inner).1),
-            Device::Cuda => Storage::Cuda(cuda::max_axis(s.cuda()?, outer, n, inner)?.1),
-            Device::Wgpu => Storage::Wgpu(wgpu::max_axis(s.wgpu()?, outer, n, inner)?.1),
+            Device::Cuda => Storage::Cuda(gpu::max_axis::<Cuda>(s.cuda()?, outer, n, inner)?.1),
+            Device::Wgpu => Storage::Wgpu(gpu::max_axis::<Wgpu>(s.wgpu()?, outer, n, inner)?.1),
         };
         Ok(Tensor::from_storage(
             idx,
@@ -146,8 +146,20 @@ pub fn max_bwd(g: &Tensor, idx: &Tensor, in_shape: &Shape, axis: usize) -> Resul
     let (sg, si) = (g.storage(), idx.storage());
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::max_bwd(sg.cpu()?, si.cpu()?, outer, n, inner)),
-        Device::Cuda => Storage::Cuda(cuda::max_bwd(sg.cuda()?, si.cuda()?, outer, n, inner)?),
-        Device::Wgpu => Storage::Wgpu(wgpu::max_bwd(sg.wgpu()?, si.wgpu()?, outer, n, inner)?),
+        Device::Cuda => Storage::Cuda(gpu::max_bwd::<Cuda>(
+            sg.cuda()?,
+            si.cuda()?,
+            outer,
+            n,
+            inner,
+        )?),
+        Device::Wgpu => Storage::Wgpu(gpu::max_bwd::<Wgpu>(
+            sg.wgpu()?,
+            si.wgpu()?,
+            outer,
+            n,
+            inner,
+        )?),
     };
     Ok(Tensor::from_storage(dx, in_shape.clone()))
 }

@@ -4,11 +4,11 @@
 //! the primitive `relu_bwd`; the output is saved detached so the node does not own itself.
 
 pub mod cpu;
-pub mod cuda;
-pub mod wgpu;
+pub mod gpu;
 
 use super::same_device;
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -20,8 +20,8 @@ impl Tensor {
         let s = self.storage();
         let storage = Arc::new(match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::relu_fwd(s.cpu()?)),
-            Device::Cuda => Storage::Cuda(cuda::relu_fwd(s.cuda()?)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::relu_fwd(s.wgpu()?)?),
+            Device::Cuda => Storage::Cuda(gpu::relu_fwd::<Cuda>(s.cuda()?)?),
+            Device::Wgpu => Storage::Wgpu(gpu::relu_fwd::<Wgpu>(s.wgpu()?)?),
         });
         // the output's data, shared (not copied) with a detached handle for the backward rule
         let saved_y = Tensor::from_shared(storage.clone(), self.shape().clone());
@@ -41,8 +41,8 @@ pub fn relu_bwd(g: &Tensor, y: &Tensor) -> Result<Tensor> {
     let (gs, ys) = (g.storage(), y.storage());
     let storage = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::relu_bwd(gs.cpu()?, ys.cpu()?)),
-        Device::Cuda => Storage::Cuda(cuda::relu_bwd(gs.cuda()?, ys.cuda()?)?),
-        Device::Wgpu => Storage::Wgpu(wgpu::relu_bwd(gs.wgpu()?, ys.wgpu()?)?),
+        Device::Cuda => Storage::Cuda(gpu::relu_bwd::<Cuda>(gs.cuda()?, ys.cuda()?)?),
+        Device::Wgpu => Storage::Wgpu(gpu::relu_bwd::<Wgpu>(gs.wgpu()?, ys.wgpu()?)?),
     };
     Ok(Tensor::from_storage(storage, g.shape().clone()))
 }

@@ -11,11 +11,11 @@
 //! Both rules read the output y, saved detached.
 
 pub mod cpu;
-pub mod cuda;
-pub mod wgpu;
+pub mod gpu;
 
 use super::same_device;
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -46,8 +46,8 @@ impl Tensor {
         let s = self.storage();
         let y = Arc::new(match self.device() {
             Device::Cpu => Storage::from_cpu(cpu::softmax_fwd(s.cpu()?, r, c, log)),
-            Device::Cuda => Storage::Cuda(cuda::softmax_fwd(s.cuda()?, r, c, log)?),
-            Device::Wgpu => Storage::Wgpu(wgpu::softmax_fwd(s.wgpu()?, r, c, log)?),
+            Device::Cuda => Storage::Cuda(gpu::softmax_fwd::<Cuda>(s.cuda()?, r, c, log)?),
+            Device::Wgpu => Storage::Wgpu(gpu::softmax_fwd::<Wgpu>(s.wgpu()?, r, c, log)?),
         });
         let saved = Tensor::from_shared(y.clone(), self.shape().clone());
         Ok(record(op, &[self], y, self.shape().clone(), move |_, g| {
@@ -63,8 +63,8 @@ pub fn softmax_bwd(g: &Tensor, y: &Tensor, log: bool) -> Result<Tensor> {
     let (sg, sy) = (g.storage(), y.storage());
     let dx = match g.device() {
         Device::Cpu => Storage::from_cpu(cpu::softmax_bwd(sg.cpu()?, sy.cpu()?, r, c, log)),
-        Device::Cuda => Storage::Cuda(cuda::softmax_bwd(sg.cuda()?, sy.cuda()?, r, c, log)?),
-        Device::Wgpu => Storage::Wgpu(wgpu::softmax_bwd(sg.wgpu()?, sy.wgpu()?, r, c, log)?),
+        Device::Cuda => Storage::Cuda(gpu::softmax_bwd::<Cuda>(sg.cuda()?, sy.cuda()?, r, c, log)?),
+        Device::Wgpu => Storage::Wgpu(gpu::softmax_bwd::<Wgpu>(sg.wgpu()?, sy.wgpu()?, r, c, log)?),
     };
     Ok(Tensor::from_storage(dx, y.shape().clone()))
 }

@@ -10,10 +10,10 @@
 //! error that says so.
 
 pub mod cpu;
-pub mod cuda;
-pub mod wgpu;
+pub mod gpu;
 
 use crate::autograd::record;
+use crate::device::backend::{Cuda, Wgpu};
 use crate::device::{Device, Storage};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -40,7 +40,7 @@ impl Tensor {
                 out_h,
                 out_w,
             )),
-            Device::Cuda => Storage::Cuda(cuda::upsample_bilinear2d_fwd(
+            Device::Cuda => Storage::Cuda(gpu::upsample_bilinear2d_fwd::<Cuda>(
                 s.cuda()?,
                 n * c,
                 h,
@@ -48,7 +48,7 @@ impl Tensor {
                 out_h,
                 out_w,
             )?),
-            Device::Wgpu => Storage::Wgpu(wgpu::upsample_bilinear2d_fwd(
+            Device::Wgpu => Storage::Wgpu(gpu::upsample_bilinear2d_fwd::<Wgpu>(
                 s.wgpu()?,
                 n * c,
                 h,

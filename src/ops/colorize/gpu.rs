@@ -1,23 +1,23 @@
-//! CUDA launcher `colorize_fwd_f32` (`kernels/colorize.cu`, a port of `shaders/colorize.wgsl`).
+//! The GPU launcher `colorize_fwd_f32` (`kernels/colorize.cu`, `shaders/colorize.wgsl`),
+//! written once for both devices ([`Backend`]).
 //!
-//! One thread per (image, block of 4 noise values): 588 threads per image in a 1-D grid of
-//! blocks of 256; the kernel takes [`ColorizeArgs`] by value, then the split's grey pixels
-//! (bytes packed 4 to a word), the batch's indices and labels (u32), the constants table and
-//! the output.
+//! One thread per (image, block of 4 noise values): 588 threads per image; the kernel takes
+//! [`ColorizeArgs`], then the split's grey pixels (bytes packed 4 to a word), the batch's
+//! indices and labels (u32), the constants table and the output.
 
 use super::{ColorizeArgs, IMAGE_LEN};
-use crate::device::cuda::{gpu, CudaBuffer};
+use crate::device::backend::Backend;
 use crate::error::Result;
 
 /// Paint the batch `indices` (with `labels`) from the uploaded grey pixels `gray`.
-pub fn colorize_fwd(
-    gray: &CudaBuffer,
-    consts: &CudaBuffer,
+pub fn colorize_fwd<B: Backend>(
+    gray: &B::Buffer,
+    consts: &B::Buffer,
     indices: &[usize],
     labels: &[usize],
     args: &ColorizeArgs,
-) -> Result<CudaBuffer> {
-    let g = gpu()?;
+) -> Result<B::Buffer> {
+    let g = B::get()?;
     let out = g.alloc(indices.len() * IMAGE_LEN)?;
     if indices.is_empty() {
         return Ok(out);

@@ -1,43 +1,37 @@
-//! CUDA launcher `upsample_bilinear2d_fwd_f32` (`kernels/upsample.cu`, a port of
-//! `shaders/upsample.wgsl`).
+//! The GPU launcher `upsample_bilinear2d_fwd_f32` (`kernels/upsample.cu`,
+//! `shaders/upsample.wgsl`), written once for both devices ([`Backend`]).
 //!
-//! One thread per output element i = (p·out_h + oy)·out_w + ox, in a 1-D grid of ⌈n / 256⌉
-//! blocks of 256 threads (n = planes·out_h·out_w); the kernel takes [`UpArgs`] by value, then
-//! x and y. Forward only, as on the other devices (the op has no backward).
+//! One thread per output element i = (p·out_h + oy)·out_w + ox (n = planes·out_h·out_w); the
+//! kernel takes [`UpArgs`], then x and y. Forward only, as on the CPU (the op has no backward).
 
 use super::UpArgs;
-use crate::device::cuda::{gpu, CudaBuffer};
+use crate::device::backend::{fits_u32, Backend};
 use crate::error::{Error, Result};
 
 /// Upsample `planes` planes of h×w to oh×ow.
-pub fn upsample_bilinear2d_fwd(
-    x: &CudaBuffer,
+pub fn upsample_bilinear2d_fwd<B: Backend>(
+    x: &B::Buffer,
     planes: usize,
     h: usize,
     w: usize,
     oh: usize,
     ow: usize,
-) -> Result<CudaBuffer> {
-    let g = gpu()?;
+) -> Result<B::Buffer> {
+    let g = B::get()?;
     let n = planes * oh * ow;
     let y = g.alloc(n)?;
     if n == 0 {
         return Ok(y);
     }
     let src = planes * h * w;
-    if h == 0 || w == 0 || x.len() < src {
+    if h == 0 || w == 0 || B::len(x) < src {
         return Err(Error::Invalid(format!(
             "upsample_bilinear2d: {planes} planes of {h}×{w} need a nonempty buffer of {src} \
              elements, got {}",
-            x.len()
+            B::len(x)
         )));
     }
-    if u32::try_from(n.max(src)).is_err() {
-        return Err(Error::Invalid(format!(
-            "upsample_bilinear2d: {} elements exceed the 32-bit indexing of the cuda kernels",
-            n.max(src)
-        )));
-    }
+    fits_u32("upsample_bilinear2d", Some(n.max(src)))?;
     let args = UpArgs {
         planes: planes as u32,
         h: h as u32,

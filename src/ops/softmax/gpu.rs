@@ -1,13 +1,13 @@
-//! CUDA launchers of softmax / log_softmax (`kernels/softmax.cu`, a port of
-//! `shaders/softmax.wgsl`).
+//! The GPU launchers of softmax / log_softmax (`kernels/softmax.cu`, `shaders/softmax.wgsl`),
+//! written once for both devices ([`Backend`]).
 //!
 //! * `softmax_fwd_f32` ([`SoftmaxArgs`]; x, y) and `softmax_bwd_f32` ([`SoftmaxArgs`]; g, y, dx):
-//!   one thread per row of length c; 1-D launch, ⌈rows / 256⌉ blocks of 256 threads (no launch
-//!   when c = 0). The kernels index with 32-bit integers, so rows·c must be below 2³² (checked).
+//!   one thread per row of length c (no launch when c = 0). The kernels index with 32-bit
+//!   integers, so rows·c must be below 2³² (checked).
 
 use super::SoftmaxArgs;
-use crate::device::cuda::{gpu, CudaBuffer};
-use crate::error::{Error, Result};
+use crate::device::backend::{fits_u32, Backend};
+use crate::error::Result;
 
 fn args(rows: usize, c: usize, log: bool) -> SoftmaxArgs {
     SoftmaxArgs {
@@ -20,18 +20,21 @@ fn args(rows: usize, c: usize, log: bool) -> SoftmaxArgs {
 
 /// The kernels' 32-bit index arithmetic must cover all rows·c elements.
 fn check(entry: &str, rows: usize, c: usize) -> Result<()> {
-    match rows.checked_mul(c) {
-        Some(t) if t <= u32::MAX as usize => Ok(()),
-        _ => Err(Error::Invalid(format!(
-            "{entry}: {rows} rows of {c} exceed the 2^32 elements a CUDA softmax kernel can index"
-        ))),
-    }
+    fits_u32(
+        &format!("{entry} over {rows} rows of {c}"),
+        rows.checked_mul(c),
+    )
 }
 
 /// `softmax_fwd_f32` (or log_softmax).
-pub fn softmax_fwd(x: &CudaBuffer, rows: usize, c: usize, log: bool) -> Result<CudaBuffer> {
+pub fn softmax_fwd<B: Backend>(
+    x: &B::Buffer,
+    rows: usize,
+    c: usize,
+    log: bool,
+) -> Result<B::Buffer> {
     check("softmax_fwd_f32", rows, c)?;
-    let g = gpu()?;
+    let g = B::get()?;
     let y = g.alloc(rows * c)?;
     let rows = if c == 0 { 0 } else { rows };
     g.launch_1d(
@@ -45,15 +48,15 @@ pub fn softmax_fwd(x: &CudaBuffer, rows: usize, c: usize, log: bool) -> Result<C
 }
 
 /// `softmax_bwd_f32` (or log_softmax's).
-pub fn softmax_bwd(
-    grad: &CudaBuffer,
-    y: &CudaBuffer,
+pub fn softmax_bwd<B: Backend>(
+    grad: &B::Buffer,
+    y: &B::Buffer,
     rows: usize,
     c: usize,
     log: bool,
-) -> Result<CudaBuffer> {
+) -> Result<B::Buffer> {
     check("softmax_bwd_f32", rows, c)?;
-    let g = gpu()?;
+    let g = B::get()?;
     let dx = g.alloc(rows * c)?;
     let rows = if c == 0 { 0 } else { rows };
     g.launch_1d(

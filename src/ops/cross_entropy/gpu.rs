@@ -1,16 +1,15 @@
-//! CUDA launchers of the fused cross-entropy (`kernels/cross_entropy.cu`, a port of
-//! `shaders/cross_entropy.wgsl`).
+//! The GPU launchers of the fused cross-entropy (`kernels/cross_entropy.cu`,
+//! `shaders/cross_entropy.wgsl`), written once for both devices ([`Backend`]).
 //!
 //! * `cross_entropy_fwd_f32` ([`CeArgs`]; x, t, loss): one thread per sample.
 //! * `cross_entropy_bwd_f32` ([`CeArgs`]; x, t, g, dx): one thread per sample, writing its row
 //!   of c gradients.
 //!
-//! Launch: 1-D, ⌈n / 256⌉ blocks of 256 threads. The kernels index with 32-bit integers, so
-//! n·c must be below 2³² (checked).
+//! The kernels index with 32-bit integers, so n·c must be below 2³² (checked).
 
 use super::CeArgs;
-use crate::device::cuda::{gpu, CudaBuffer};
-use crate::error::{Error, Result};
+use crate::device::backend::{fits_u32, Backend};
+use crate::error::Result;
 
 fn args(n: usize, c: usize) -> CeArgs {
     CeArgs {
@@ -22,18 +21,21 @@ fn args(n: usize, c: usize) -> CeArgs {
 
 /// The kernels' 32-bit index arithmetic must cover all n·c logits (and the n samples).
 fn check(entry: &str, n: usize, c: usize) -> Result<()> {
-    match n.checked_mul(c.max(1)) {
-        Some(t) if t <= u32::MAX as usize => Ok(()),
-        _ => Err(Error::Invalid(format!(
-            "{entry}: {n} samples of {c} classes exceed the 2^32 elements a CUDA kernel can index"
-        ))),
-    }
+    fits_u32(
+        &format!("{entry} over {n} samples of {c} classes"),
+        n.checked_mul(c.max(1)),
+    )
 }
 
 /// `cross_entropy_fwd_f32`: per-sample loss.
-pub fn cross_entropy_fwd(x: &CudaBuffer, t: &CudaBuffer, n: usize, c: usize) -> Result<CudaBuffer> {
+pub fn cross_entropy_fwd<B: Backend>(
+    x: &B::Buffer,
+    t: &B::Buffer,
+    n: usize,
+    c: usize,
+) -> Result<B::Buffer> {
     check("cross_entropy_fwd_f32", n, c)?;
-    let g = gpu()?;
+    let g = B::get()?;
     let loss = g.alloc(n)?;
     g.launch_1d(
         "cross_entropy",
@@ -46,15 +48,15 @@ pub fn cross_entropy_fwd(x: &CudaBuffer, t: &CudaBuffer, n: usize, c: usize) -> 
 }
 
 /// `cross_entropy_bwd_f32`: g[n] · (softmax − one_hot).
-pub fn cross_entropy_bwd(
-    x: &CudaBuffer,
-    t: &CudaBuffer,
-    grad: &CudaBuffer,
+pub fn cross_entropy_bwd<B: Backend>(
+    x: &B::Buffer,
+    t: &B::Buffer,
+    grad: &B::Buffer,
     n: usize,
     c: usize,
-) -> Result<CudaBuffer> {
+) -> Result<B::Buffer> {
     check("cross_entropy_bwd_f32", n, c)?;
-    let g = gpu()?;
+    let g = B::get()?;
     let dx = g.alloc(n * c)?;
     g.launch_1d(
         "cross_entropy",
