@@ -232,6 +232,8 @@ proptest! {
         let targets: Vec<usize> = (0..n).map(|i| (i + seed as usize) % c).collect();
         check(|t| loss::cross_entropy(&t[0], &targets), std::slice::from_ref(&p));
         check(|t| loss::focal_loss(&t[0], &targets, 2.0), std::slice::from_ref(&p));
+        check(|t| loss::generalized_cross_entropy(&t[0], &targets, 0.7), std::slice::from_ref(&p));
+        check(|t| loss::generalized_cross_entropy(&t[0], &targets, 1.0), std::slice::from_ref(&p));
         check(|t| loss::kl_div_logits(&t[0], &t[1]), &[p.clone(), q.clone()]);
         check(|t| loss::symmetric_kl_logits(&t[0], &t[1]), &[p.clone(), q.clone()]);
         check(|t| loss::mse(&t[0], &t[1]), &[p.clone(), q.clone()]);

@@ -145,3 +145,60 @@ fn losses_match_closed_forms() {
     assert!((loss::l1(&a, &b).unwrap().to_scalar().unwrap() - 5.0 / 3.0).abs() < 1e-6);
     assert!(loss::mse(&a, &x).is_err());
 }
+
+#[test]
+fn generalized_cross_entropy_matches_its_closed_form_and_its_limits() {
+    // sample 0: logits [0, 0], target 0 → p_t = ½; sample 1: logits [2, 0], target 0 →
+    // p_t = 1 / (1 + e⁻²). GCE = mean of (1 − p_tᵠ) / q.
+    let x = logits(vec![0.0, 0.0, 2.0, 0.0], 2, 2);
+    let pt = [0.5f32, 1.0 / (1.0 + (-2.0f32).exp())];
+    let gce = |q: f32| {
+        loss::generalized_cross_entropy(&x, &[0, 0], q)
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    };
+    for q in [0.3f32, 0.7, 1.0] {
+        let want = pt.iter().map(|p| (1.0 - p.powf(q)) / q).sum::<f32>() / 2.0;
+        assert!(
+            (gce(q) - want).abs() < 1e-6,
+            "q = {q}: {} vs {want}",
+            gce(q)
+        );
+    }
+    // q = 1 is the bounded 1 − p_t; q → 0 tends to cross-entropy (within O(q·CE²)).
+    let ce = loss::cross_entropy(&x, &[0, 0])
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    assert!((gce(1e-4) - ce).abs() < 1e-3, "{} vs CE {ce}", gce(1e-4));
+    for bad in [0.0f32, -0.5, 1.5, f32::NAN] {
+        assert!(loss::generalized_cross_entropy(&x, &[0, 0], bad).is_err());
+        assert!(loss::lff_gce(&x, &[0, 0], bad).is_err());
+    }
+}
+
+/// LfF's GCE (`module/loss.py` of alinlab/LfF) detaches its weight: its gradient must be q
+/// times the true GCE's, sample by sample, and its value CE·q·p_tᵠ.
+#[test]
+fn lffs_gce_has_q_times_the_gradient_of_the_true_gce() {
+    let grad_of = |f: &dyn Fn(&Tensor) -> Tensor| {
+        let x = logits(vec![0.3, -1.2, 0.8, 2.0, 0.1, -0.4], 2, 3)
+            .requires_grad_(true)
+            .unwrap();
+        f(&x).backward().unwrap();
+        x.grad().unwrap().to_vec().unwrap()
+    };
+    let q = 0.7;
+    let t = [2usize, 0];
+    let g_true = grad_of(&|x| loss::generalized_cross_entropy(x, &t, q).unwrap());
+    let g_lff = grad_of(&|x| loss::lff_gce(x, &t, q).unwrap());
+    for (a, b) in g_lff.iter().zip(&g_true) {
+        assert!((a - q * b).abs() < 1e-6, "{a} vs {q} × {b}");
+    }
+    let x = logits(vec![0.3, -1.2, 0.8, 2.0, 0.1, -0.4], 2, 3);
+    let ce = x.cross_entropy(&t).unwrap().to_vec().unwrap();
+    let want: f32 = ce.iter().map(|c| c * q * (-q * c).exp()).sum::<f32>() / 2.0;
+    let v = loss::lff_gce(&x, &t, q).unwrap().to_scalar().unwrap();
+    assert!((v - want).abs() < 1e-6, "{v} vs {want}");
+}
