@@ -6,9 +6,12 @@
 //!   easiest signal (SPEC Task 4.3).
 //! * [`AttentionCNN`]: two convs and a spatial-attention pooling layer whose softmax over
 //!   positions shows where the model looks (SPEC Task 2.5).
+//! * [`LffMlp`]: the three-hidden-layer MLP of Learning from Failure's Colored-MNIST protocol
+//!   (the debiasing benchmark's model; not yet one of the study's [`ModelKind`]s).
 
 mod attention_cnn;
 mod lazy_cnn;
+mod mlp;
 mod shape_cnn;
 
 pub use attention_cnn::{
@@ -16,6 +19,7 @@ pub use attention_cnn::{
     SpatialSoftmax,
 };
 pub use lazy_cnn::LazyCNN;
+pub use mlp::{LffMlp, MLP_HIDDEN, MLP_INPUTS};
 pub use shape_cnn::ShapeCNN;
 
 use crate::device::Device;

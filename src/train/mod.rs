@@ -22,6 +22,7 @@
 //! every epoch, `metrics.json`, curves, confusion and conflict matrices); [`methods`] names the
 //! SPEC's debiasing methods and builds their steps and hooks.
 
+pub mod lff;
 pub mod methods;
 pub mod resume;
 pub mod run_folder;

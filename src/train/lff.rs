@@ -1,0 +1,187 @@
+//! The bookkeeping of Learning from Failure (Nam et al. 2020; `train.py` and `util.py` of
+//! alinlab/LfF): how much the debiased model should learn from each training sample.
+//!
+//! LfF trains two models side by side on the same batches. The *biased* one learns with
+//! generalized cross-entropy ([`crate::loss::lff_gce`]), which makes it lean into the easiest
+//! signal; the *debiased* one learns with cross-entropy weighted per sample by
+//!
+//! ```text
+//! w(i) = b̂(i) / (b̂(i) + d̂(i) + 1e-8),   b̂(i) = B(i) / max_{j: y_j = y_i} B(j)   (d̂ likewise)
+//! ```
+//!
+//! where B and D are each model's cross-entropy on sample i, smoothed over the epochs by an
+//! exponential moving average ([`SampleLossEma`]), and normalized by the largest smoothed loss of
+//! the sample's class. A sample the biased model finds hard (a digit in another colour than its
+//! class's usual one) gets a weight near 1; one it finds easy gets a weight near 0.
+//!
+//! Faithful to the original code in three details a reader might not expect: a sample's first
+//! update sets its average to the loss itself (not α·0 + (1 − α)·loss); the class maximum runs
+//! over *every* training sample of the class, those not yet seen included (their average is
+//! still 0); and the averages are updated with the batch's losses *before* the weights are
+//! computed from them.
+
+use crate::error::{Error, Result};
+
+/// LfF's smoothing factor for the per-sample loss averages.
+pub const LFF_EMA_ALPHA: f32 = 0.7;
+
+/// A per-sample exponential moving average of a model's training loss.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleLossEma {
+    alpha: f32,
+    /// The class of every training sample (for the class-wise maximum).
+    labels: Vec<usize>,
+    /// The average of each sample, 0 until its first update.
+    value: Vec<f32>,
+    updated: Vec<bool>,
+}
+
+impl SampleLossEma {
+    /// Averages for the training samples of classes `labels`, smoothing factor `alpha` in [0, 1).
+    pub fn new(labels: Vec<usize>, alpha: f32) -> Result<SampleLossEma> {
+        if !(0.0..1.0).contains(&alpha) {
+            return Err(Error::Invalid(format!(
+                "LfF: the loss average's alpha must be in [0, 1), got {alpha}"
+            )));
+        }
+        let n = labels.len();
+        Ok(SampleLossEma {
+            alpha,
+            labels,
+            value: vec![0.0; n],
+            updated: vec![false; n],
+        })
+    }
+
+    /// Fold the batch's losses into the averages of samples `indices`:
+    /// first time `v ← loss`, after that `v ← α·v + (1 − α)·loss`.
+    pub fn update(&mut self, indices: &[usize], losses: &[f32]) -> Result<()> {
+        if indices.len() != losses.len() {
+            return Err(Error::Invalid(format!(
+                "LfF: {} sample indices but {} losses",
+                indices.len(),
+                losses.len()
+            )));
+        }
+        let n = self.value.len();
+        for (&i, &loss) in indices.iter().zip(losses) {
+            if i >= n {
+                return Err(Error::Invalid(format!(
+                    "LfF: sample {i} out of range ({n} training samples)"
+                )));
+            }
+            self.value[i] = if self.updated[i] {
+                self.alpha * self.value[i] + (1.0 - self.alpha) * loss
+            } else {
+                loss
+            };
+            self.updated[i] = true;
+        }
+        Ok(())
+    }
+
+    /// The average of sample `i`.
+    pub fn value(&self, i: usize) -> f32 {
+        self.value[i]
+    }
+
+    /// The largest average among the training samples of class `class` (0 if none).
+    pub fn class_max(&self, class: usize) -> f32 {
+        self.labels
+            .iter()
+            .zip(&self.value)
+            .filter(|(&l, _)| l == class)
+            .map(|(_, &v)| v)
+            .fold(0.0, f32::max)
+    }
+
+    /// The averages of samples `indices`, each divided by its class's largest average. A class
+    /// whose averages are all 0 (every loss underflowed to 0: learnt perfectly) gives 0, where
+    /// the original code would divide 0 by 0 and stop on a NaN.
+    pub fn normalized(&self, indices: &[usize]) -> Vec<f32> {
+        let mut max = std::collections::HashMap::new();
+        indices
+            .iter()
+            .map(|&i| {
+                let c = self.labels[i];
+                let m = *max.entry(c).or_insert_with(|| self.class_max(c));
+                if m > 0.0 {
+                    self.value[i] / m
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+}
+
+/// LfF's per-sample weights of the debiased model's cross-entropy for samples `indices`:
+/// b̂ / (b̂ + d̂ + 1e-8), from the biased model's averages `biased` and the debiased model's
+/// `debiased` (both already updated with this batch).
+pub fn lff_weights(
+    biased: &SampleLossEma,
+    debiased: &SampleLossEma,
+    indices: &[usize],
+) -> Vec<f32> {
+    let b = biased.normalized(indices);
+    let d = debiased.normalized(indices);
+    b.iter().zip(&d).map(|(b, d)| b / (b + d + 1e-8)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four training samples, classes [0, 0, 1, 1]; two batches worked by hand.
+    #[test]
+    fn the_averages_and_weights_match_a_hand_computed_case() {
+        let labels = vec![0, 0, 1, 1];
+        let mut b = SampleLossEma::new(labels.clone(), 0.7).unwrap();
+        let mut d = SampleLossEma::new(labels, 0.7).unwrap();
+        // Batch 1: samples 0 and 2. First updates take the loss itself.
+        b.update(&[0, 2], &[2.0, 0.5]).unwrap();
+        d.update(&[0, 2], &[1.0, 1.5]).unwrap();
+        assert_eq!((b.value(0), b.value(2)), (2.0, 0.5));
+        // Class maxima: class 0 = max(2, 0 unseen) = 2; class 1 = max(0.5, 0) = 0.5.
+        // b̂ = [2/2, 0.5/0.5] = [1, 1]; d̂ = [1/1, 1.5/1.5] = [1, 1]; w = 1/(2 + 1e-8) ≈ ½.
+        let w = lff_weights(&b, &d, &[0, 2]);
+        assert!(
+            (w[0] - 0.5).abs() < 1e-6 && (w[1] - 0.5).abs() < 1e-6,
+            "{w:?}"
+        );
+        // Batch 2: samples 0, 1, 3. Sample 0 again: 0.7·2 + 0.3·1 = 1.7; 1 and 3 first time.
+        b.update(&[0, 1, 3], &[1.0, 4.0, 0.25]).unwrap();
+        d.update(&[0, 1, 3], &[1.0, 0.5, 3.0]).unwrap();
+        assert!((b.value(0) - 1.7).abs() < 1e-6);
+        assert!((d.value(0) - 1.0).abs() < 1e-6); // 0.7·1 + 0.3·1
+                                                  // biased: class 0 max = max(1.7, 4) = 4, class 1 max = max(0.5, 0.25) = 0.5
+                                                  //   b̂ = [1.7/4, 4/4, 0.25/0.5] = [0.425, 1, 0.5]
+                                                  // debiased: class 0 max = max(1, 0.5) = 1, class 1 max = max(1.5, 3) = 3
+                                                  //   d̂ = [1/1, 0.5/1, 3/3] = [1, 0.5, 1]
+                                                  // w = [0.425/1.425, 1/1.5, 0.5/1.5]
+        let w = lff_weights(&b, &d, &[0, 1, 3]);
+        let want = [0.425 / 1.425, 1.0 / 1.5, 0.5 / 1.5];
+        for (got, want) in w.iter().zip(want) {
+            assert!((got - want).abs() < 1e-6, "{w:?}");
+        }
+    }
+
+    #[test]
+    fn a_class_with_all_zero_losses_weighs_zero_not_nan() {
+        let mut b = SampleLossEma::new(vec![0, 1], 0.7).unwrap();
+        let mut d = SampleLossEma::new(vec![0, 1], 0.7).unwrap();
+        b.update(&[0, 1], &[0.0, 1.0]).unwrap();
+        d.update(&[0, 1], &[0.0, 1.0]).unwrap();
+        assert_eq!(lff_weights(&b, &d, &[0, 1]), vec![0.0, 0.5]);
+    }
+
+    #[test]
+    fn bad_settings_and_indices_are_errors() {
+        assert!(SampleLossEma::new(vec![0], 1.0).is_err());
+        assert!(SampleLossEma::new(vec![0], -0.1).is_err());
+        assert!(SampleLossEma::new(vec![0], f32::NAN).is_err());
+        let mut e = SampleLossEma::new(vec![0, 1], 0.7).unwrap();
+        assert!(e.update(&[2], &[1.0]).is_err());
+        assert!(e.update(&[0, 1], &[1.0]).is_err());
+    }
+}
