@@ -163,17 +163,19 @@ pub struct GradcamArgs {
     pub data: DataArgs,
 }
 
-/// `shortcut train <lazy|shape>`: the model, the method and their settings.
+/// `shortcut train <lazy|shape|attention|mlp>`: the model, the method and their settings.
 #[derive(clap::Args)]
 pub struct TrainArgs {
     /// The model: lazy (LazyCNN: one 3×3 convolution and an average pool, the model that
-    /// learns the colour) or shape (ShapeCNN: five convolutions, deep enough to learn shapes).
+    /// learns the colour), shape (ShapeCNN: five convolutions, deep enough to learn shapes),
+    /// attention (two convolutions and a spatial-attention pooling) or mlp (the
+    /// 2352→100→100→100→10 MLP of the Learning from Failure benchmark).
     pub model: String,
     /// plain (cross-entropy), consistency (colour jitter + symmetric KL), focal (focal loss) or
     /// suppress (a forward hook scales the last conv's colour and shape channels).
     #[arg(long, default_value = "plain")]
     pub method: String,
-    /// Epochs (default: the method's own — plain 10 lazy / 20 shape, consistency 25,
+    /// Epochs (default: the method's own — plain 10 lazy / 20 shape / 100 mlp, consistency 25,
     /// focal 30, suppress 15).
     #[arg(long, allow_hyphen_values = true, value_parser = count)]
     pub epochs: Option<usize>,

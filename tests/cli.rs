@@ -117,6 +117,91 @@ fn train_lazy_writes_metrics_figures_and_a_checkpoint_that_eval_reads() {
     }
 }
 
+/// LfF's MLP trains with the plain, focal and consistency methods, its checkpoint is read back
+/// by eval, attack and sae; what needs a convolution (suppress, explain, gradcam) refuses it in
+/// one line.
+#[test]
+fn the_mlp_trains_and_what_needs_a_convolution_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(data) = shared() else { return };
+    let d = data.to_str().unwrap();
+    for method in ["plain", "focal", "consistency"] {
+        let out = dir.path().join(format!("mlp-{method}"));
+        let o = shortcut(&[
+            "train",
+            "mlp",
+            "--method",
+            method,
+            "--epochs",
+            "1",
+            "--limit",
+            "300",
+            "--data-dir",
+            d,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let (stdout, stderr) = text(&o);
+        assert!(o.status.success(), "{method}: {stdout}\n{stderr}");
+        let m = read_json(&out.join("metrics.json"));
+        assert_eq!(m["hard_acc"].as_array().unwrap().len(), 1, "{method}");
+    }
+    let ckpt = dir.path().join("mlp-plain/model.safetensors");
+    let c = ckpt.to_str().unwrap();
+    let o = shortcut(&["eval", c, "--limit", "200", "--data-dir", d]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let attack = dir.path().join("attack");
+    let o = shortcut(&[
+        "attack",
+        c,
+        "--n",
+        "3",
+        "--data-dir",
+        d,
+        "--out",
+        attack.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(attack.join("attack.html").is_file());
+    let sae = dir.path().join("sae");
+    let o = shortcut(&[
+        "sae",
+        c,
+        "--epochs",
+        "1",
+        "--limit",
+        "200",
+        "--data-dir",
+        d,
+        "--out",
+        sae.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(read_json(&sae.join("sae.json"))["layer"], "feature");
+    assert_user_error(
+        &shortcut(&["train", "mlp", "--method", "suppress", "--data-dir", d]),
+        "the MLP has no convolution",
+    );
+    assert_user_error(
+        &shortcut(&["explain", c, "--data-dir", d]),
+        "an MLP has no convolution",
+    );
+    let png = dir.path().join("cam.png");
+    assert_user_error(
+        &shortcut(&[
+            "gradcam",
+            c,
+            "--index",
+            "0",
+            "--data-dir",
+            d,
+            "--out",
+            png.to_str().unwrap(),
+        ]),
+        "Grad-CAM needs a convolution's [N, C, H, W] output",
+    );
+}
+
 #[test]
 fn study_quick_writes_an_html_report_and_results() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,6 +9,12 @@ pub fn run(a: ExplainArgs) -> Result<()> {
     let device = Device::parse(&a.device)?;
     check_limit(a.limit)?;
     let loaded = load_checkpoint(&a.checkpoint, device)?;
+    if loaded.kind == shortcut::models::ModelKind::Mlp {
+        return Err(shortcut::Error::Invalid(format!(
+            "{}: explain reads a convolution's filters and Grad-CAM maps, and an MLP has no convolution (eval, attack and sae read it)",
+            a.checkpoint.display()
+        )));
+    }
     let out = a
         .out
         .unwrap_or_else(|| PathBuf::from(format!("explain-{}", loaded.kind.slug())));

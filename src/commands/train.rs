@@ -1,4 +1,4 @@
-//! `shortcut train <lazy|shape> [--method …]`: one training run into its folder.
+//! `shortcut train <lazy|shape|attention|mlp> [--method …]`: one training run into its folder.
 
 use super::inputs::{check_bias, load_data, say};
 use crate::cli_args::TrainArgs;
@@ -15,6 +15,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     shortcut::interrupt::install();
     let kind = ModelKind::parse(&a.model)?;
     let method = method_of(&a)?;
+    method.check_model(kind)?;
     check_bias(a.bias)?;
     let cfg = TrainConfig {
         epochs: a.epochs.unwrap_or_else(|| method.default_epochs(kind)),

@@ -7,7 +7,7 @@
 //! * [`AttentionCNN`]: two convs and a spatial-attention pooling layer whose softmax over
 //!   positions shows where the model looks (SPEC Task 2.5).
 //! * [`LffMlp`]: the three-hidden-layer MLP of Learning from Failure's Colored-MNIST protocol
-//!   (the debiasing benchmark's model; not yet one of the study's [`ModelKind`]s).
+//!   (the debiasing benchmark's model, `ModelKind::Mlp`; the study itself does not train it).
 
 mod attention_cnn;
 mod lazy_cnn;
@@ -35,17 +35,19 @@ pub enum ModelKind {
     Lazy,
     Shape,
     Attention,
+    Mlp,
 }
 
 impl ModelKind {
-    /// Parse `lazy`, `shape` or `attention`.
+    /// Parse `lazy`, `shape`, `attention` or `mlp`.
     pub fn parse(s: &str) -> Result<ModelKind> {
         match s {
             "lazy" => Ok(ModelKind::Lazy),
             "shape" => Ok(ModelKind::Shape),
             "attention" => Ok(ModelKind::Attention),
+            "mlp" => Ok(ModelKind::Mlp),
             other => Err(Error::Invalid(format!(
-                "unknown model '{other}': expected lazy, shape or attention"
+                "unknown model '{other}': expected lazy, shape, attention or mlp"
             ))),
         }
     }
@@ -56,6 +58,7 @@ impl ModelKind {
             ModelKind::Lazy => "LazyCNN",
             ModelKind::Shape => "ShapeCNN",
             ModelKind::Attention => "AttentionCNN",
+            ModelKind::Mlp => "MLP",
         }
     }
 
@@ -65,6 +68,7 @@ impl ModelKind {
             ModelKind::Lazy => "lazy",
             ModelKind::Shape => "shape",
             ModelKind::Attention => "attention",
+            ModelKind::Mlp => "mlp",
         }
     }
 
@@ -78,6 +82,9 @@ impl ModelKind {
             ModelKind::Lazy => "color_mixer.1",
             ModelKind::Shape => "features.11",
             ModelKind::Attention => "features.4",
+            // No convolution: there is no map to weight. Grad-CAM refuses the layer's
+            // [N, 100] activations with its own error (see `interp::gradcam`).
+            ModelKind::Mlp => "feature.5",
         }
     }
 
@@ -87,6 +94,8 @@ impl ModelKind {
         match self {
             ModelKind::Lazy => "color_mixer.1",
             ModelKind::Shape | ModelKind::Attention => "features.1",
+            // The MLP's first hidden layer after its ReLU (its "filters" are 2352-wide).
+            ModelKind::Mlp => "feature.1",
         }
     }
 
@@ -99,6 +108,8 @@ impl ModelKind {
             ModelKind::Lazy => "classifier.1",
             ModelKind::Shape => "pool",
             ModelKind::Attention => "attention",
+            // The 100 features its classifier reads (LfF's `feat`).
+            ModelKind::Mlp => "feature",
         }
     }
 
@@ -112,6 +123,8 @@ impl ModelKind {
             ModelKind::Lazy => Box::new(LazyCNN::new(&mut rng, device)?),
             ModelKind::Shape => Box::new(ShapeCNN::new(&mut rng, device)?),
             ModelKind::Attention => Box::new(AttentionCNN::new(&mut rng, device)?),
+            // Our pixels in [0, 1] as they are (see [`LffMlp`] on LfF's second division).
+            ModelKind::Mlp => Box::new(LffMlp::new(1.0, &mut rng, device)?),
         })
     }
 
@@ -123,6 +136,8 @@ impl ModelKind {
             Some(ModelKind::Attention)
         } else if tensors.contains_key("features.0.weight") {
             Some(ModelKind::Shape)
+        } else if tensors.contains_key("feature.0.weight") {
+            Some(ModelKind::Mlp)
         } else {
             None
         }

@@ -7,7 +7,8 @@
 //! | `focal` | focal loss, γ = 2 | — | 30 | 5e-4 | 21.24 % |
 //! | `suppress` | cross-entropy | forward hook: colour channels × 0.3, shape × 3.0 | 15 | 1e-3 | 35.78 % |
 //!
-//! Every method fits both models (the method × architecture table of the study).
+//! Every method fits both CNNs (the method × architecture table of the study); the MLP
+//! (`ModelKind::Mlp`) takes every method but `suppress`, which scales a convolution's channels.
 
 use super::step::{ConsistencyStep, CrossEntropyStep, FocalStep, Step};
 use super::suppression::check_factor;
@@ -67,6 +68,8 @@ impl Method {
         match (self, model) {
             (Method::Plain, ModelKind::Lazy | ModelKind::Attention) => 10,
             (Method::Plain, ModelKind::Shape) => 20,
+            // Not a SPEC model: Learning from Failure's protocol trains its MLP 100 epochs.
+            (Method::Plain, ModelKind::Mlp) => 100,
             (Method::Consistency { .. }, _) => 25,
             (Method::Focal { .. }, _) => 30,
             (Method::Suppress { .. }, _) => 15,
@@ -90,6 +93,17 @@ impl Method {
             (Method::Focal { .. }, ModelKind::Lazy) => Some(21.24),
             (Method::Suppress { .. }, ModelKind::Lazy) => Some(35.78),
             _ => None,
+        }
+    }
+
+    /// Can this method train `model`? Neuron suppression scales a convolution's channels, and
+    /// the MLP has none.
+    pub fn check_model(&self, model: ModelKind) -> Result<()> {
+        match (self, model) {
+            (Method::Suppress { .. }, ModelKind::Mlp) => Err(Error::Invalid(
+                "--method suppress scales the channels of the last convolution, and the MLP has no convolution: choose plain, consistency or focal".into(),
+            )),
+            _ => Ok(()),
         }
     }
 

@@ -28,12 +28,14 @@ use std::sync::Arc;
 
 /// The layer an SAE decomposes: LazyCNN's first Linear after its ReLU (SPEC), ShapeCNN's
 /// pooled channels, AttentionCNN's attention-pooled channels (the features their classifier
-/// reads; neither has a hidden Linear).
+/// reads; neither has a hidden Linear), the MLP's last hidden layer (the 100 features its
+/// classifier reads).
 pub fn sae_layer(kind: ModelKind) -> &'static str {
     match kind {
         ModelKind::Lazy => "classifier.2",
         ModelKind::Shape => "pool",
         ModelKind::Attention => "attention",
+        ModelKind::Mlp => "feature",
     }
 }
 
