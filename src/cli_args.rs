@@ -171,12 +171,13 @@ pub struct TrainArgs {
     /// attention (two convolutions and a spatial-attention pooling) or mlp (the
     /// 2352→100→100→100→10 MLP of the Learning from Failure benchmark).
     pub model: String,
-    /// plain (cross-entropy), consistency (colour jitter + symmetric KL), focal (focal loss) or
-    /// suppress (a forward hook scales the last conv's colour and shape channels).
+    /// plain (cross-entropy), consistency (colour jitter + symmetric KL), focal (focal loss),
+    /// suppress (a forward hook scales the last conv's colour and shape channels) or lff
+    /// (Learning from Failure: a biased model trained beside it decides which samples count).
     #[arg(long, default_value = "plain")]
     pub method: String,
     /// Epochs (default: the method's own — plain 10 lazy / 20 shape / 100 mlp, consistency 25,
-    /// focal 30, suppress 15).
+    /// focal 30, suppress 15, lff as plain).
     #[arg(long, allow_hyphen_values = true, value_parser = count)]
     pub epochs: Option<usize>,
     #[arg(long, default_value_t = 64, allow_hyphen_values = true, value_parser = count)]
@@ -210,6 +211,9 @@ pub struct TrainArgs {
     /// suppress: factor of the colour channels (default 0.3).
     #[arg(long, allow_hyphen_values = true)]
     pub suppress: Option<f32>,
+    /// lff: q of the biased model's generalized cross-entropy, in (0, 1] (default 0.7).
+    #[arg(long, allow_hyphen_values = true)]
+    pub q: Option<f32>,
     /// suppress: factor of the shape channels (default 3.0).
     #[arg(long, allow_hyphen_values = true)]
     pub amplify: Option<f32>,

@@ -41,6 +41,9 @@ pub mod streams {
     pub const SAE_INIT: u32 = 17;
     /// The random features of Task 6's control intervention.
     pub const SAE_CONTROL: u32 = 18;
+    /// Initialization of Learning from Failure's biased model (its own stream: the biased and
+    /// the debiased model start from different weights, as two models in LfF's code do).
+    pub const LFF_BIASED_INIT: u32 = 19;
     /// First stream of a sparse autoencoder's per-epoch shuffles.
     pub const SAE_SHUFFLE: u32 = 1 << 17;
 

@@ -117,7 +117,7 @@ fn train_lazy_writes_metrics_figures_and_a_checkpoint_that_eval_reads() {
     }
 }
 
-/// LfF's MLP trains with the plain, focal and consistency methods, its checkpoint is read back
+/// LfF's MLP trains with the plain, focal, consistency and lff methods, its checkpoint is read back
 /// by eval, attack and sae; what needs a convolution (suppress, explain, gradcam) refuses it in
 /// one line.
 #[test]
@@ -125,7 +125,7 @@ fn the_mlp_trains_and_what_needs_a_convolution_refuses_it() {
     let dir = tempfile::tempdir().unwrap();
     let Some(data) = shared() else { return };
     let d = data.to_str().unwrap();
-    for method in ["plain", "focal", "consistency"] {
+    for method in ["plain", "focal", "consistency", "lff"] {
         let out = dir.path().join(format!("mlp-{method}"));
         let o = shortcut(&[
             "train",
@@ -146,6 +146,23 @@ fn the_mlp_trains_and_what_needs_a_convolution_refuses_it() {
         let m = read_json(&out.join("metrics.json"));
         assert_eq!(m["hard_acc"].as_array().unwrap().len(), 1, "{method}");
     }
+    // LfF is not the MLP's alone: it trains a CNN beside its biased twin too.
+    let out = dir.path().join("lazy-lff");
+    let o = shortcut(&[
+        "train",
+        "lazy",
+        "--method",
+        "lff",
+        "--epochs",
+        "1",
+        "--limit",
+        "300",
+        "--data-dir",
+        d,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
     let ckpt = dir.path().join("mlp-plain/model.safetensors");
     let c = ckpt.to_str().unwrap();
     let o = shortcut(&["eval", c, "--limit", "200", "--data-dir", d]);
@@ -181,6 +198,23 @@ fn the_mlp_trains_and_what_needs_a_convolution_refuses_it() {
     assert_user_error(
         &shortcut(&["train", "mlp", "--method", "suppress", "--data-dir", d]),
         "the MLP has no convolution",
+    );
+    assert_user_error(
+        &shortcut(&[
+            "train",
+            "mlp",
+            "--method",
+            "lff",
+            "--q",
+            "0",
+            "--data-dir",
+            d,
+        ]),
+        "--q must be in (0, 1]",
+    );
+    assert_user_error(
+        &shortcut(&["train", "lazy", "--q", "0.5", "--data-dir", d]),
+        "--q applies to --method lff",
     );
     assert_user_error(
         &shortcut(&["explain", c, "--data-dir", d]),

@@ -128,3 +128,63 @@ fn it_learns_a_colour_task() {
         .count();
     assert!(right >= 190, "{right} of 200 test images right");
 }
+
+/// One LfF step on a batch of four, against the same loss composed by hand: the biased model's
+/// GCE (LfF's form) plus the debiased model's cross-entropy weighted by b̂/(b̂ + d̂); the
+/// gradient reaches both models; the state the resume file keeps restores into another step.
+#[test]
+fn an_lff_step_is_its_formula_trains_both_models_and_restores() {
+    use shortcut::models::ModelKind;
+    use shortcut::train::lff::{lff_weights, LffStep, SampleLossEma, LFF_EMA_ALPHA};
+    use shortcut::train::step::{Batch, Step};
+    let labels = vec![0, 1, 0, 1, 0, 1];
+    let step = LffStep::new(ModelKind::Mlp, 0, Device::Cpu, labels.clone(), 0.7).unwrap();
+    let model = ModelKind::Mlp.build(0, Device::Cpu).unwrap();
+    let (x, _) = colour_task(4, 5);
+    let (y, indices) = (vec![0, 1, 0, 1], vec![0, 1, 2, 3]);
+    let batch = Batch {
+        x: x.clone(),
+        y: &y,
+        indices: &indices,
+        epoch: 0,
+        seed: 0,
+    };
+    let out = step.loss(model.as_ref(), &batch).unwrap();
+
+    let logits_b = step.biased().forward(&x).unwrap();
+    let logits_d = model.forward(&x).unwrap();
+    let ce_b = logits_b.cross_entropy(&y).unwrap().to_vec().unwrap();
+    let ce_d = logits_d.cross_entropy(&y).unwrap().to_vec().unwrap();
+    let (mut eb, mut ed) = (
+        SampleLossEma::new(labels.clone(), LFF_EMA_ALPHA).unwrap(),
+        SampleLossEma::new(labels.clone(), LFF_EMA_ALPHA).unwrap(),
+    );
+    eb.update(&indices, &ce_b).unwrap();
+    ed.update(&indices, &ce_d).unwrap();
+    let w = lff_weights(&eb, &ed, &indices);
+    let gce = shortcut::loss::lff_gce(&logits_b, &y, 0.7)
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    let want = gce + w.iter().zip(&ce_d).map(|(w, c)| w * c).sum::<f32>() / 4.0;
+    let got = out.loss.to_scalar().unwrap();
+    assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+
+    out.loss.backward().unwrap();
+    for p in model.parameters().iter().chain(&step.extra_parameters()) {
+        let g = p
+            .grad()
+            .expect("every parameter of both models has a gradient");
+        assert!(g.to_vec().unwrap().iter().any(|v| *v != 0.0));
+    }
+
+    let saved = step.state().unwrap();
+    let other = LffStep::new(ModelKind::Mlp, 1, Device::Cpu, labels, 0.7).unwrap();
+    other.restore(&saved.iter().cloned().collect()).unwrap();
+    let again = other.state().unwrap();
+    assert_eq!(saved.len(), again.len());
+    for ((n, a), (m, b)) in saved.iter().zip(&again) {
+        assert_eq!(n, m);
+        assert_eq!(a.to_vec().unwrap(), b.to_vec().unwrap(), "{n}");
+    }
+}

@@ -402,3 +402,50 @@ fn a_misspelt_shortcut_data_is_an_error_not_a_download() {
     );
     assert!(!dir.path().join("data").exists(), "it started a download");
 }
+
+/// Learning from Failure carries a second model and a loss average per sample from batch to
+/// batch: a Ctrl-C in the middle of an epoch and `--resume` must still end with the bytes of a
+/// run never stopped (the biased model, both averages and Adam's state over both models are in
+/// the resume file).
+#[test]
+fn an_lff_run_stopped_by_ctrl_c_resumes_to_the_same_bytes() {
+    let Some(data) = common::mnist_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let args = |out: &Path| {
+        common::strings(&[
+            "train",
+            "mlp",
+            "--method",
+            "lff",
+            "--epochs",
+            "3",
+            "--limit",
+            "1000",
+            "--device",
+            "cpu",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let reference = dir.path().join("reference");
+    let o = run(&args(&reference), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let m = metrics(&reference);
+    assert_eq!(m["method"]["method"], "lff", "{m}");
+
+    let out = dir.path().join("stopped");
+    let mut child = spawn(&args(&out));
+    wait_for(&out.join("model.safetensors"), &mut child);
+    std::thread::sleep(Duration::from_millis(100));
+    signal(&child, libc::SIGINT);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    let o = run(&args(&out), &["--resume"]);
+    assert!(o.status.success(), "{}", text(&o));
+    same_run(&reference, &out);
+}

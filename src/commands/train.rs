@@ -121,6 +121,7 @@ fn method_of(a: &TrainArgs) -> Result<Method> {
         (a.suppress.is_some(), "suppress", "suppress"),
         (a.amplify.is_some(), "amplify", "suppress"),
         (a.rank_from.is_some(), "rank-from", "suppress"),
+        (a.q.is_some(), "q", "lff"),
     ];
     if let Some((_, flag, owner)) = flags
         .iter()
@@ -138,6 +139,7 @@ fn method_of(a: &TrainArgs) -> Result<Method> {
             *suppress = a.suppress.unwrap_or(*suppress);
             *amplify = a.amplify.unwrap_or(*amplify);
         }
+        Method::Lff { q } => *q = a.q.unwrap_or(*q),
         Method::Plain => {}
     }
     m.validate()?;

@@ -118,13 +118,18 @@ impl ModelKind {
     /// suppression relies on that: channel k of its model starts as channel k of the lazy model
     /// it was ranked on).
     pub fn build(self, seed: u64, device: Device) -> Result<Box<dyn Module>> {
-        let mut rng = Rng::new(seed, streams::INIT);
+        self.build_with(&mut Rng::new(seed, streams::INIT), device)
+    }
+
+    /// A freshly initialized model drawn from `rng` (a second model of one seed, such as
+    /// Learning from Failure's biased model, draws from its own stream).
+    pub fn build_with(self, rng: &mut Rng, device: Device) -> Result<Box<dyn Module>> {
         Ok(match self {
-            ModelKind::Lazy => Box::new(LazyCNN::new(&mut rng, device)?),
-            ModelKind::Shape => Box::new(ShapeCNN::new(&mut rng, device)?),
-            ModelKind::Attention => Box::new(AttentionCNN::new(&mut rng, device)?),
+            ModelKind::Lazy => Box::new(LazyCNN::new(rng, device)?),
+            ModelKind::Shape => Box::new(ShapeCNN::new(rng, device)?),
+            ModelKind::Attention => Box::new(AttentionCNN::new(rng, device)?),
             // Our pixels in [0, 1] as they are (see [`LffMlp`] on LfF's second division).
-            ModelKind::Mlp => Box::new(LffMlp::new(1.0, &mut rng, device)?),
+            ModelKind::Mlp => Box::new(LffMlp::new(1.0, rng, device)?),
         })
     }
 

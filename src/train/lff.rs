@@ -20,10 +20,22 @@
 //! still 0); and the averages are updated with the batch's losses *before* the weights are
 //! computed from them.
 
+use super::step::{Batch, Step, StepLoss};
+use crate::autograd::no_grad;
+use crate::device::Device;
 use crate::error::{Error, Result};
+use crate::models::ModelKind;
+use crate::nn::Module;
+use crate::rng::{streams, Rng};
+use crate::tensor::Tensor;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// LfF's smoothing factor for the per-sample loss averages.
 pub const LFF_EMA_ALPHA: f32 = 0.7;
+/// LfF's q of the biased model's generalized cross-entropy.
+pub const LFF_Q: f32 = 0.7;
 
 /// A per-sample exponential moving average of a model's training loss.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,6 +97,32 @@ impl SampleLossEma {
         self.value[i]
     }
 
+    /// Every average, and which samples have one (1) or not yet (0), as tensors on `device`
+    /// (for the resume file).
+    pub fn to_tensors(&self, device: Device) -> Result<(Tensor, Tensor)> {
+        let n = self.value.len();
+        let updated = self.updated.iter().map(|&u| u as u8 as f32).collect();
+        Ok((
+            Tensor::from_vec(self.value.clone(), [n], device)?,
+            Tensor::from_vec(updated, [n], device)?,
+        ))
+    }
+
+    /// Restore what [`SampleLossEma::to_tensors`] gave.
+    pub fn load_tensors(&mut self, value: &Tensor, updated: &Tensor) -> Result<()> {
+        let (v, u) = (value.to_vec()?, updated.to_vec()?);
+        if v.len() != self.value.len() || u.len() != self.value.len() {
+            return Err(Error::Invalid(format!(
+                "LfF: saved loss averages of {} samples, this run has {}",
+                v.len(),
+                self.value.len()
+            )));
+        }
+        self.value = v;
+        self.updated = u.iter().map(|&x| x != 0.0).collect();
+        Ok(())
+    }
+
     /// The largest average among the training samples of class `class` (0 if none).
     pub fn class_max(&self, class: usize) -> f32 {
         self.labels
@@ -126,6 +164,129 @@ pub fn lff_weights(
     let b = biased.normalized(indices);
     let d = debiased.normalized(indices);
     b.iter().zip(&d).map(|(b, d)| b / (b + d + 1e-8)).collect()
+}
+
+/// Learning from Failure as a training step: the frame's model is the *debiased* one; the step
+/// owns the *biased* model (same architecture, initialized from its own stream) and both
+/// models' loss averages. Per batch:
+///
+/// ```text
+/// B, D   = per-sample CE of the biased and the debiased model (values only)
+/// update both averages with B and D, then w = LfF's weights (see the module's doc)
+/// loss   = lff_gce(f_b(x), y, q) + mean(w ⊙ CE(f_d(x), y))
+/// ```
+///
+/// One backward pass of that sum gives each model its own gradient (no term mixes them, since
+/// w is a constant), and the frame's Adam, built over both models' parameters, steps both —
+/// as LfF's two Adams with the same settings do (Adam keeps its state per parameter).
+pub struct LffStep {
+    pub q: f32,
+    biased: Box<dyn Module>,
+    /// The biased model's and the debiased model's loss averages.
+    averages: Mutex<(SampleLossEma, SampleLossEma)>,
+}
+
+impl LffStep {
+    /// The step for a run of `kind` with `seed` on `device`, over training samples of classes
+    /// `labels` (the train split, as far as the run reads it).
+    pub fn new(
+        kind: ModelKind,
+        seed: u64,
+        device: Device,
+        labels: Vec<usize>,
+        q: f32,
+    ) -> Result<LffStep> {
+        let biased = kind.build_with(&mut Rng::new(seed, streams::LFF_BIASED_INIT), device)?;
+        Ok(LffStep {
+            q,
+            biased,
+            averages: Mutex::new((
+                SampleLossEma::new(labels.clone(), LFF_EMA_ALPHA)?,
+                SampleLossEma::new(labels, LFF_EMA_ALPHA)?,
+            )),
+        })
+    }
+
+    /// The biased model.
+    pub fn biased(&self) -> &dyn Module {
+        self.biased.as_ref()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (SampleLossEma, SampleLossEma)> {
+        self.averages.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Step for LffStep {
+    fn name(&self) -> &'static str {
+        "lff"
+    }
+    fn hyper(&self) -> serde_json::Value {
+        json!({ "q": self.q, "alpha": LFF_EMA_ALPHA })
+    }
+    fn loss(&self, model: &dyn Module, batch: &Batch) -> Result<StepLoss> {
+        let logits_b = self.biased.forward(&batch.x)?;
+        let logits_d = model.forward(&batch.x)?;
+        let ce_d = logits_d.cross_entropy(batch.y)?;
+        let (loss_b, loss_d) = no_grad(|| -> Result<(Vec<f32>, Vec<f32>)> {
+            Ok((
+                logits_b.detach().cross_entropy(batch.y)?.to_vec()?,
+                ce_d.detach().to_vec()?,
+            ))
+        })?;
+        let weights = {
+            let mut avg = self.lock();
+            avg.0.update(batch.indices, &loss_b)?;
+            avg.1.update(batch.indices, &loss_d)?;
+            lff_weights(&avg.0, &avg.1, batch.indices)
+        };
+        let w = Tensor::from_vec(weights, [batch.y.len()], batch.x.device())?;
+        let loss =
+            crate::loss::lff_gce(&logits_b, batch.y, self.q)?.add(&ce_d.mul(&w)?.mean_all()?)?;
+        Ok(StepLoss {
+            loss,
+            logits: logits_d,
+        })
+    }
+    fn extra_parameters(&self) -> Vec<Tensor> {
+        self.biased.parameters()
+    }
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut out: Vec<(String, Tensor)> = self
+            .biased
+            .state_dict()
+            .into_iter()
+            .map(|(n, t)| (format!("biased.{n}"), t))
+            .collect();
+        let device = out.first().map_or(Device::Cpu, |(_, t)| t.device());
+        let avg = self.lock();
+        for (name, e) in [("biased", &avg.0), ("debiased", &avg.1)] {
+            let (v, u) = e.to_tensors(device)?;
+            out.push((format!("ema.{name}.value"), v));
+            out.push((format!("ema.{name}.updated"), u));
+        }
+        Ok(out)
+    }
+    fn restore(&self, state: &HashMap<String, Tensor>) -> Result<()> {
+        let weights: HashMap<String, Tensor> = state
+            .iter()
+            .filter_map(|(n, t)| {
+                n.strip_prefix("biased.")
+                    .map(|s| (s.to_string(), t.clone()))
+            })
+            .collect();
+        self.biased.load_state_dict(&weights)?;
+        let get = |k: &str| {
+            state
+                .get(k)
+                .ok_or_else(|| Error::Invalid(format!("LfF: the resume file has no {k}")))
+        };
+        let mut avg = self.lock();
+        avg.0
+            .load_tensors(get("ema.biased.value")?, get("ema.biased.updated")?)?;
+        avg.1
+            .load_tensors(get("ema.debiased.value")?, get("ema.debiased.updated")?)
+    }
 }
 
 #[cfg(test)]

@@ -6,12 +6,15 @@
 //! | `consistency` | CE on both views + λ·symmetric KL, λ = 5 | colour jitter | 25 | 1e-3 | 91.35 % |
 //! | `focal` | focal loss, γ = 2 | — | 30 | 5e-4 | 21.24 % |
 //! | `suppress` | cross-entropy | forward hook: colour channels × 0.3, shape × 3.0 | 15 | 1e-3 | 35.78 % |
+//! | `lff` | Learning from Failure (Nam et al. 2020): a biased model on GCE, q = 0.7, beside the model, whose CE is weighted per sample | loss averages, α = 0.7 | as `plain` | 1e-3 | — (not in the report) |
 //!
 //! Every method fits both CNNs (the method × architecture table of the study); the MLP
 //! (`ModelKind::Mlp`) takes every method but `suppress`, which scales a convolution's channels.
 
+use super::lff::{LffStep, LFF_Q};
 use super::step::{ConsistencyStep, CrossEntropyStep, FocalStep, Step};
 use super::suppression::check_factor;
+use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
 use crate::ops::color_jitter::ColorJitter;
@@ -25,10 +28,21 @@ pub enum Method {
     Consistency { lambda: f32, jitter: ColorJitter },
     Focal { gamma: f32 },
     Suppress { suppress: f32, amplify: f32 },
+    Lff { q: f32 },
 }
 
 /// The method names the CLI accepts.
-pub const METHOD_NAMES: [&str; 4] = ["plain", "consistency", "focal", "suppress"];
+pub const METHOD_NAMES: [&str; 5] = ["plain", "consistency", "focal", "suppress", "lff"];
+
+/// What a step may need to know of its run (Learning from Failure builds a second model and
+/// keeps an average per training sample).
+pub struct StepContext {
+    pub kind: ModelKind,
+    pub seed: u64,
+    pub device: Device,
+    /// The classes of the training samples the run reads, in order.
+    pub train_labels: Vec<usize>,
+}
 
 impl Method {
     /// The method `name` with the SPEC's hyper-parameters.
@@ -44,6 +58,7 @@ impl Method {
                 suppress: 0.3,
                 amplify: 3.0,
             },
+            "lff" => Method::Lff { q: LFF_Q },
             other => {
                 return Err(Error::Invalid(format!(
                     "unknown method '{other}': expected one of {}",
@@ -60,6 +75,7 @@ impl Method {
             Method::Consistency { .. } => "consistency",
             Method::Focal { .. } => "focal",
             Method::Suppress { .. } => "suppress",
+            Method::Lff { .. } => "lff",
         }
     }
 
@@ -73,6 +89,7 @@ impl Method {
             (Method::Consistency { .. }, _) => 25,
             (Method::Focal { .. }, _) => 30,
             (Method::Suppress { .. }, _) => 15,
+            (Method::Lff { .. }, m) => Method::Plain.default_epochs(m),
         }
     }
 
@@ -131,19 +148,32 @@ impl Method {
                 check_factor("suppress", *suppress)?;
                 check_factor("amplify", *amplify)
             }
+            Method::Lff { q } => {
+                if !(*q > 0.0 && *q <= 1.0) {
+                    return Err(Error::Invalid(format!("--q must be in (0, 1], got {q}")));
+                }
+                Ok(())
+            }
         }
     }
 
     /// The training step of this method (suppression trains with cross-entropy; its hook is
     /// attached to the model, see [`super::Suppression`]).
-    pub fn step(&self) -> Box<dyn Step> {
-        match self {
+    pub fn step(&self, ctx: &StepContext) -> Result<Box<dyn Step>> {
+        Ok(match self {
             Method::Plain | Method::Suppress { .. } => Box::new(CrossEntropyStep),
             Method::Consistency { lambda, jitter } => Box::new(ConsistencyStep {
                 lambda: *lambda,
                 jitter: *jitter,
             }),
             Method::Focal { gamma } => Box::new(FocalStep { gamma: *gamma }),
-        }
+            Method::Lff { q } => Box::new(LffStep::new(
+                ctx.kind,
+                ctx.seed,
+                ctx.device,
+                ctx.train_labels.clone(),
+                *q,
+            )?),
+        })
     }
 }

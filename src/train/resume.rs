@@ -2,7 +2,9 @@
 //!
 //! After every epoch — and when the user interrupts, after the step in progress — a run writes
 //! `resume.safetensors` (atomically, like every file of ours): the model's parameters
-//! (`model.<name>`), the optimizer's state (`optimizer.<name>`: Adam's moments), the epoch's
+//! (`model.<name>`), the optimizer's state (`optimizer.<name>`: Adam's moments), what the
+//! training step carries from batch to batch (`step.<name>`: LfF's biased model and loss
+//! averages; nothing for the other methods), the epoch's
 //! running loss and correct count (`progress.*`, as the exact f32 values the loop holds), and
 //! as metadata the epoch and step reached, every finished epoch's record and the run's *key* —
 //! its settings as JSON. Everything else a run depends on is a pure function of (seed, epoch,
@@ -46,11 +48,13 @@ fn meta_err(path: &Path, what: &str) -> Error {
     }
 }
 
-/// Write the resume file of a run with settings `key`.
+/// Write the resume file of a run with settings `key`; `step_state` is what the training step
+/// carries from batch to batch ([`super::Step::state`]; empty for most), kept as `step.<name>`.
 pub fn save(
     path: &Path,
     model: &dyn Module,
     opt: &dyn Optimizer,
+    step_state: &[(String, Tensor)],
     p: &Progress,
     key: &str,
 ) -> Result<()> {
@@ -70,6 +74,11 @@ pub fn save(
             .tensors
             .into_iter()
             .map(|(n, t)| (format!("optimizer.{n}"), t)),
+    );
+    tensors.extend(
+        step_state
+            .iter()
+            .map(|(n, t)| (format!("step.{n}"), t.clone())),
     );
     tensors.push((
         "progress.loss_sum".into(),
@@ -183,6 +192,18 @@ Use the same settings to resume, or --overwrite to start over",
         })?;
     opt.load_state(&state)?;
     Ok(progress)
+}
+
+/// The training step's state in a resume file (the `step.*` tensors, without the prefix; empty
+/// for a step that keeps none).
+pub fn load_step_state(
+    path: &Path,
+    device: Device,
+) -> Result<std::collections::HashMap<String, Tensor>> {
+    Ok(checkpoint::load(path, device)?
+        .into_iter()
+        .filter_map(|(n, t)| n.strip_prefix("step.").map(|s| (s.to_string(), t)))
+        .collect())
 }
 
 fn to_json(v: &impl serde::Serialize) -> Result<String> {

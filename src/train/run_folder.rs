@@ -17,7 +17,7 @@
 //! same). Every file is written to a temporary name and renamed; the manifest comes last. A loss
 //! that becomes NaN stops the run; the last good epoch's checkpoint and resume file stay.
 
-use super::methods::Method;
+use super::methods::{Method, StepContext};
 use super::resume::{self, Progress, RESUME_FILE};
 use super::suppression::Suppression;
 use super::{fit_from, EpochRecord, TrainConfig};
@@ -357,7 +357,13 @@ pub fn train_run(
         // The handle is not kept: the hook stays on the returned model, as it is part of it.
         s.attach(model.as_ref())?;
     }
-    let step = plan.method.step();
+    let n_train = crate::measure::eval::split_len(data, Split::Train, cfg.limit);
+    let step = plan.method.step(&StepContext {
+        kind: plan.kind,
+        seed: cfg.seed,
+        device: cfg.device,
+        train_labels: (0..n_train).map(|i| data.label(Split::Train, i)).collect(),
+    })?;
     let mut meta = vec![
         ("shortcut.model".to_string(), plan.kind.name().to_string()),
         (
@@ -370,10 +376,14 @@ pub fn train_run(
     }
     let ckpt = out.join("model.safetensors");
     let label = format!("{} {}", plan.kind.name(), plan.method.name());
-    let mut opt = Adam::new(model.parameters(), cfg.lr)?;
+    // The step's own parameters (LfF's biased model) after the model's: one Adam steps both.
+    let mut params = model.parameters();
+    params.extend(step.extra_parameters());
+    let mut opt = Adam::new(params, cfg.lr)?;
     let resume_path = out.join(RESUME_FILE);
     let start = if resuming {
         let p = resume::load(&resume_path, model.as_ref(), &mut opt, &key)?;
+        step.restore(&resume::load_step_state(&resume_path, cfg.device)?)?;
         log(&format!(
             "resuming {label} in {}: {} of {} epochs done, {} steps into the next",
             out.display(),
@@ -389,6 +399,7 @@ pub fn train_run(
             &resume_path,
             model.as_ref(),
             &opt,
+            &step.state()?,
             &Progress::default(),
             &key,
         )?;
@@ -415,7 +426,7 @@ pub fn train_run(
         },
         &mut |p, m, o| {
             check_finite(m, p.epoch)?;
-            resume::save(&resume_path, m, o, p, &key)
+            resume::save(&resume_path, m, o, &step.state()?, p, &key)
         },
     )
     .map_err(|e| match e {

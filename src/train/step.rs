@@ -6,6 +6,7 @@
 //! | [`CrossEntropyStep`] | CE(f(x), y) |
 //! | [`FocalStep`] | mean (1 − p_t)^γ · CE (Lin et al. 2017) |
 //! | [`ConsistencyStep`] | CE(f(x), y) + CE(f(x̃), y) + λ · ½(KL(p‖q) + KL(q‖p)), x̃ = jitter(x), p = softmax f(x), q = softmax f(x̃) |
+//! | [`super::lff::LffStep`] | mean GCE_q(f_b(x), y) + mean w ⊙ CE(f(x), y): a biased model f_b beside f, w from both models' loss averages |
 
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
@@ -43,6 +44,23 @@ pub trait Step: Send + Sync {
     fn hyper(&self) -> serde_json::Value;
     /// Forward pass(es) and loss for one batch.
     fn loss(&self, model: &dyn Module, batch: &Batch) -> Result<StepLoss>;
+
+    /// Parameters the step trains besides the model's (Learning from Failure's biased model):
+    /// the frame's optimizer updates them with the model's.
+    fn extra_parameters(&self) -> Vec<Tensor> {
+        Vec::new()
+    }
+
+    /// What the step carries from batch to batch (weights of a second model, running
+    /// averages), by name, for the resume file; empty for a stateless step.
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        Ok(Vec::new())
+    }
+
+    /// Restore what [`Step::state`] saved.
+    fn restore(&self, _state: &std::collections::HashMap<String, Tensor>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Plain cross-entropy.
