@@ -41,8 +41,10 @@ pub const LFF_Q: f32 = 0.7;
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleLossEma {
     alpha: f32,
-    /// The class of every training sample (for the class-wise maximum).
+    /// The class of every training sample, and the samples of each class (the class-wise
+    /// maximum, taken every step, reads only its class's samples).
     labels: Vec<usize>,
+    members: Vec<Vec<usize>>,
     /// The average of each sample, 0 until its first update.
     value: Vec<f32>,
     updated: Vec<bool>,
@@ -57,9 +59,14 @@ impl SampleLossEma {
             )));
         }
         let n = labels.len();
+        let mut members = vec![Vec::new(); labels.iter().max().map_or(0, |&m| m + 1)];
+        for (i, &c) in labels.iter().enumerate() {
+            members[c].push(i);
+        }
         Ok(SampleLossEma {
             alpha,
             labels,
+            members,
             value: vec![0.0; n],
             updated: vec![false; n],
         })
@@ -125,12 +132,9 @@ impl SampleLossEma {
 
     /// The largest average among the training samples of class `class` (0 if none).
     pub fn class_max(&self, class: usize) -> f32 {
-        self.labels
-            .iter()
-            .zip(&self.value)
-            .filter(|(&l, _)| l == class)
-            .map(|(_, &v)| v)
-            .fold(0.0, f32::max)
+        self.members.get(class).map_or(0.0, |m| {
+            m.iter().map(|&i| self.value[i]).fold(0.0, f32::max)
+        })
     }
 
     /// The averages of samples `indices`, each divided by its class's largest average. A class
